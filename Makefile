@@ -1,0 +1,107 @@
+# varde - build, test, bench and demo.
+#
+#   make            build ./varde
+#   make test       install what is missing, then unit tests, the simulation,
+#                   the sanitizer build (ASan + UBSan) and the cluster tests
+#   make bench      measurements (failover, ...)
+#   make demo       a whole system on this machine
+#   make sim SEEDS=N   run the simulation over N more seeds
+#   make fuzz       run the libFuzzer targets for a while (clang)
+
+CC      ?= gcc
+BUILD   ?= build
+OPT     ?= -O2
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 \
+           -Wno-unused-parameter
+ifeq ($(CI),true)
+WARN    += -Werror
+endif
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -MMD -MP
+LDLIBS   = -levent -ljansson -lm
+SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
+
+SRC      := $(shell find src -name '*.c' | sort)
+MAIN_SRC := src/cli/main.c
+LIB_SRC  := $(filter-out $(MAIN_SRC),$(SRC))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+SIM_SRC  := $(sort $(wildcard tests/sim/*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
+
+LIB_OBJ  := $(call obj,$(BUILD),$(LIB_SRC))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+SIM_BIN  := $(BUILD)/tests/sim
+
+SEEDS   ?= 200
+SEED0   ?= 1000
+
+.PHONY: all deps test unit sim-test sim asan cluster format-check bench \
+        demo fuzz clean
+
+all: varde
+
+varde: $(BUILD)/varde
+	cp $< $@
+
+$(BUILD)/varde: $(call obj,$(BUILD),$(MAIN_SRC)) $(LIB_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(SIM_BIN): $(call obj,$(BUILD),$(SIM_SRC)) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@scripts/install-deps.sh
+
+unit: $(UNIT_BIN)
+	@scripts/run-unit.sh $(UNIT_BIN)
+
+sim-test: $(SIM_BIN)
+	$(SIM_BIN) --first-seed 1 --seeds 300
+
+sim: $(SIM_BIN)
+	$(SIM_BIN) --first-seed $(SEED0) --seeds $(SEEDS)
+
+# The same unit tests and simulation, built with ASan and UBSan.
+asan:
+	$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
+	    CFLAGS="-O1 -g $(SAN)" unit sim-test varde
+
+cluster: varde
+	/usr/bin/python3 tests/cluster/run.py
+
+format-check:
+	@scripts/format-check.sh
+
+test: deps
+	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory format-check
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory sim-test
+	$(MAKE) --no-print-directory asan
+	$(MAKE) --no-print-directory cluster
+
+bench: deps all
+	/usr/bin/python3 bench/run.py
+
+demo: deps all
+	./varde demo
+
+fuzz:
+	@scripts/fuzz.sh $(FUZZ_SRC)
+
+clean:
+	rm -rf build varde
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,201 @@
+/* raft.h - the pure Raft protocol core: events in, actions out.
+ *
+ * The core owns no socket, file, clock or source of randomness. A driver
+ * (the daemon in src/node, or the simulation in tests/sim) feeds it events:
+ *
+ *   raft_tick()      the time is now NOW (milliseconds, any monotonic origin)
+ *   raft_step()      a message arrived from a peer
+ *   raft_transfer()  hand leadership to a follower
+ *
+ * and after every event collects what must happen next with raft_ready():
+ * the hard state (term, vote) to make durable, and the messages to send. The
+ * driver must make the hard state durable BEFORE it sends any message of the
+ * same batch: a vote is granted by a message, and it must survive a crash.
+ *
+ * Randomness comes from the seed in the configuration, time from the
+ * arguments, so a simulation that replays the same events gets the same
+ * decisions.
+ *
+ * Roles and the rules that move between them are described at the top of
+ * raft.c and in docs/raft.md.
+ */
+#ifndef VARDE_RAFT_H
+#define VARDE_RAFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RAFT_MAX_NODES 5
+#define RAFT_MIN_NODES 3
+
+enum raft_role {
+    RAFT_FOLLOWER = 0,
+    RAFT_PRECANDIDATE, /* asking "would you vote for me?" without a new term */
+    RAFT_CANDIDATE,
+    RAFT_LEADER,
+};
+
+/* Kinds of log entry. */
+enum raft_entry_type {
+    RAFT_ENTRY_NORMAL = 0, /* a command for the state machine */
+    RAFT_ENTRY_NOOP = 1,   /* appended by a fresh leader to commit its term */
+};
+
+struct raft_entry {
+    uint64_t term;
+    uint64_t index;
+    uint8_t type;  /* enum raft_entry_type */
+    uint32_t len;  /* bytes in data */
+    uint8_t *data; /* owned by whoever owns the entry array */
+};
+
+enum raft_msg_type {
+    RAFT_MSG_NONE = 0,
+    RAFT_MSG_VOTE,           /* RequestVote, or a pre-vote when prevote set */
+    RAFT_MSG_VOTE_RESULT,    /* reply to RAFT_MSG_VOTE */
+    RAFT_MSG_APPEND,         /* AppendEntries: entries or a heartbeat */
+    RAFT_MSG_APPEND_RESULT,  /* reply to RAFT_MSG_APPEND */
+    RAFT_MSG_TIMEOUT_NOW,    /* "start an election now" (leader transfer) */
+};
+
+struct raft_vote {
+    bool prevote;        /* true: a pre-vote; term is the one it would use */
+    bool transfer;       /* the candidate was asked to take over: a voter
+                            ignores that it still hears a leader */
+    uint64_t last_log_index;
+    uint64_t last_log_term;
+};
+
+struct raft_vote_result {
+    bool prevote; /* echoes the request */
+    bool granted;
+};
+
+struct raft_append {
+    uint64_t prev_log_index;
+    uint64_t prev_log_term;
+    uint64_t leader_commit;
+    size_t n_entries;
+    struct raft_entry *entries; /* borrowed for the call that carries it */
+};
+
+struct raft_append_result {
+    bool success;
+    /* On success: the last index now known to match the leader's log.
+     * On failure: a hint where the logs may agree, so the leader finds the
+     * match point in a round trip or two: the follower's last index when its
+     * log is too short (conflict_term 0), else the first index of the
+     * conflicting term it holds at prev_log_index. */
+    uint64_t match_index;
+    uint64_t conflict_index;
+    uint64_t conflict_term;
+};
+
+struct raft_msg {
+    enum raft_msg_type type;
+    uint64_t from;
+    uint64_t to;
+    uint64_t term;
+    /* Opaque to the core: a request's rpc_id is copied into its result, so a
+     * transport that answers requests in the same exchange (HTTP) can pair
+     * them. Requests the core makes carry 0; the transport assigns ids. */
+    uint64_t rpc_id;
+    union {
+        struct raft_vote vote;
+        struct raft_vote_result vote_result;
+        struct raft_append append;
+        struct raft_append_result append_result;
+    } u;
+};
+
+struct raft_config {
+    uint64_t id;                    /* this node, one of ids[] */
+    size_t n_nodes;                 /* RAFT_MIN_NODES..RAFT_MAX_NODES */
+    uint64_t ids[RAFT_MAX_NODES];   /* every member, this node included */
+    uint32_t election_min_ms;       /* default 150 */
+    uint32_t election_max_ms;       /* default 300, > election_min_ms */
+    uint32_t heartbeat_ms;          /* default 50, < election_min_ms */
+    bool prevote;                   /* default on */
+    bool check_quorum;              /* default on; also gives stickiness */
+    uint64_t seed;                  /* for election timeouts; any value */
+};
+
+/* What must survive a restart before anything depending on it is sent. */
+struct raft_hard_state {
+    uint64_t term;
+    uint64_t vote; /* 0: no vote in this term */
+};
+
+/* The output of one or more events. Pointers stay valid until the next call
+ * into the core. */
+struct raft_ready {
+    bool hard_state_changed;
+    struct raft_hard_state hard_state;
+    size_t n_msgs;
+    const struct raft_msg *msgs;
+};
+
+/* A snapshot of the node's view, for status pages and tests. */
+struct raft_status {
+    uint64_t id;
+    enum raft_role role;
+    uint64_t term;
+    uint64_t vote;
+    uint64_t leader; /* 0: unknown */
+    uint64_t commit_index;
+    uint64_t last_log_index;
+    uint64_t last_log_term;
+    uint64_t transfer_target; /* 0: no transfer under way */
+    uint64_t leader_changes;  /* times this node saw the leader change */
+};
+
+struct raft;
+
+/* Fill CFG with the defaults for node ID among IDS (which the caller copies
+ * in afterwards or passes here). */
+void raft_config_defaults(struct raft_config *cfg);
+
+/* Check a configuration. Returns 0, or -1 and a one-line reason in ERR. */
+int raft_config_check(const struct raft_config *cfg, char *err,
+                      size_t errlen);
+
+/* Create a node from its configuration and its restored hard state (zeros on
+ * a fresh node). NOW starts the first election timer. Returns NULL on an
+ * invalid configuration or out of memory. */
+struct raft *raft_new(const struct raft_config *cfg,
+                      const struct raft_hard_state *restored, uint64_t now);
+void raft_free(struct raft *r);
+
+/* The time has advanced to NOW: fire whatever timers are due. */
+void raft_tick(struct raft *r, uint64_t now);
+
+/* The earliest time at which raft_tick() has something to do. A driver
+ * sleeps until then (or until a message arrives). */
+uint64_t raft_next_deadline(const struct raft *r);
+
+/* A message from a peer. Messages not addressed to this node, from unknown
+ * ids or of an unknown type are dropped. Returns 0, or -1 if dropped. */
+int raft_step(struct raft *r, const struct raft_msg *m, uint64_t now);
+
+/* Ask the leader to hand over to TO, or to the most up-to-date follower when
+ * TO is 0. Returns 0 when a transfer started (or TO is already leader),
+ * -1 when this node is not the leader or TO is not a peer. The transfer ends
+ * when another node takes over, or is abandoned after an election timeout. */
+int raft_transfer(struct raft *r, uint64_t to, uint64_t now);
+
+/* Collect the actions produced since the last raft_ready() call. Returns
+ * false when there is nothing to do. */
+bool raft_ready(struct raft *r, struct raft_ready *out);
+
+void raft_status(const struct raft *r, struct raft_status *out);
+
+const char *raft_role_name(enum raft_role role);
+const char *raft_msg_type_name(enum raft_msg_type type);
+
+/* A log line from the core: one decision, e.g. "term 3: log is behind ours
+ * (12 < 15) -> reject vote for 2". The driver decides where it goes. */
+typedef void (*raft_trace_cb)(void *arg, const char *line);
+void raft_set_trace(struct raft *r, raft_trace_cb cb, void *arg);
+
+#endif
