@@ -1,0 +1,2 @@
+/* raft.c - placeholder; the core lands next. */
+#include "raft/raft.h"
