@@ -52,17 +52,17 @@ struct raft_entry {
 
 enum raft_msg_type {
     RAFT_MSG_NONE = 0,
-    RAFT_MSG_VOTE,           /* RequestVote, or a pre-vote when prevote set */
-    RAFT_MSG_VOTE_RESULT,    /* reply to RAFT_MSG_VOTE */
-    RAFT_MSG_APPEND,         /* AppendEntries: entries or a heartbeat */
-    RAFT_MSG_APPEND_RESULT,  /* reply to RAFT_MSG_APPEND */
-    RAFT_MSG_TIMEOUT_NOW,    /* "start an election now" (leader transfer) */
+    RAFT_MSG_VOTE,          /* RequestVote, or a pre-vote when prevote set */
+    RAFT_MSG_VOTE_RESULT,   /* reply to RAFT_MSG_VOTE */
+    RAFT_MSG_APPEND,        /* AppendEntries: entries or a heartbeat */
+    RAFT_MSG_APPEND_RESULT, /* reply to RAFT_MSG_APPEND */
+    RAFT_MSG_TIMEOUT_NOW,   /* "start an election now" (leader transfer) */
 };
 
 struct raft_vote {
-    bool prevote;        /* true: a pre-vote; term is the one it would use */
-    bool transfer;       /* the candidate was asked to take over: a voter
-                            ignores that it still hears a leader */
+    bool prevote;  /* true: a pre-vote; term is the one it would use */
+    bool transfer; /* the candidate was asked to take over: a voter
+                      ignores that it still hears a leader */
     uint64_t last_log_index;
     uint64_t last_log_term;
 };
@@ -110,15 +110,15 @@ struct raft_msg {
 };
 
 struct raft_config {
-    uint64_t id;                    /* this node, one of ids[] */
-    size_t n_nodes;                 /* RAFT_MIN_NODES..RAFT_MAX_NODES */
-    uint64_t ids[RAFT_MAX_NODES];   /* every member, this node included */
-    uint32_t election_min_ms;       /* default 150 */
-    uint32_t election_max_ms;       /* default 300, > election_min_ms */
-    uint32_t heartbeat_ms;          /* default 50, < election_min_ms */
-    bool prevote;                   /* default on */
-    bool check_quorum;              /* default on; also gives stickiness */
-    uint64_t seed;                  /* for election timeouts; any value */
+    uint64_t id;                  /* this node, one of ids[] */
+    size_t n_nodes;               /* RAFT_MIN_NODES..RAFT_MAX_NODES */
+    uint64_t ids[RAFT_MAX_NODES]; /* every member, this node included */
+    uint32_t election_min_ms;     /* default 150 */
+    uint32_t election_max_ms;     /* default 300, > election_min_ms */
+    uint32_t heartbeat_ms;        /* default 50, < election_min_ms */
+    bool prevote;                 /* default on */
+    bool check_quorum;            /* default on; also gives stickiness */
+    uint64_t seed;                /* for election timeouts; any value */
 };
 
 /* What must survive a restart before anything depending on it is sent. */
@@ -157,8 +157,7 @@ struct raft;
 void raft_config_defaults(struct raft_config *cfg);
 
 /* Check a configuration. Returns 0, or -1 and a one-line reason in ERR. */
-int raft_config_check(const struct raft_config *cfg, char *err,
-                      size_t errlen);
+int raft_config_check(const struct raft_config *cfg, char *err, size_t errlen);
 
 /* Create a node from its configuration and its restored hard state (zeros on
  * a fresh node). NOW starts the first election timer. Returns NULL on an

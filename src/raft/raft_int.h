@@ -1,0 +1,85 @@
+/* raft_int.h - the core's private state, shared by the files of src/raft/.
+ * Nothing outside src/raft/ includes this. */
+#ifndef VARDE_RAFT_INT_H
+#define VARDE_RAFT_INT_H
+
+#include "raft/raft.h"
+#include "raft/raft_log.h"
+
+/* What the leader knows of one peer. */
+struct raft_peer {
+    uint64_t id;
+    uint64_t next_index;  /* next entry to send */
+    uint64_t match_index; /* highest entry known to be on the peer */
+    uint64_t last_heard;  /* time of its last reply in this term */
+};
+
+struct raft {
+    struct raft_config cfg;
+    size_t quorum; /* n_nodes / 2 + 1 */
+
+    /* Hard state: persisted before any message that depends on it. */
+    uint64_t term;
+    uint64_t vote;
+    bool hard_state_dirty;
+
+    enum raft_role role;
+    uint64_t leader; /* 0: unknown */
+    uint64_t leader_changes;
+    struct raft_log log;
+    uint64_t commit_index;
+
+    uint64_t now;
+    uint64_t election_deadline;  /* follower, precandidate, candidate */
+    uint64_t heartbeat_deadline; /* leader */
+    uint64_t leader_contact;     /* follower: last valid append received */
+
+    uint32_t votes_granted; /* bit per position in cfg.ids */
+    uint32_t votes_rejected;
+
+    uint64_t transfer_target; /* leader: 0 when none */
+    uint64_t transfer_deadline;
+
+    struct raft_peer peers[RAFT_MAX_NODES]; /* aligned with cfg.ids */
+
+    uint64_t rng; /* splitmix64 state, from cfg.seed */
+
+    struct raft_msg *out; /* messages produced since the last ready */
+    size_t n_out;
+    size_t cap_out;
+    bool out_handed; /* out was returned by raft_ready: clear on next call */
+
+    raft_trace_cb trace_cb;
+    void *trace_arg;
+};
+
+/* raft.c */
+void raft_trace(struct raft *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int raft_peer_pos(const struct raft *r, uint64_t id);
+struct raft_msg *raft_send(struct raft *r, enum raft_msg_type type,
+                           uint64_t to);
+void raft_set_term(struct raft *r, uint64_t term);
+void raft_become_follower(struct raft *r, uint64_t term, uint64_t leader);
+void raft_become_precandidate(struct raft *r);
+void raft_become_candidate(struct raft *r);
+void raft_become_leader(struct raft *r);
+/* Start of every public entry point: clear handed-out output, move time. */
+void raft_begin_call(struct raft *r, uint64_t now);
+void raft_reset_election_timer(struct raft *r);
+bool raft_in_lease(const struct raft *r);
+
+/* raft_election.c */
+void raft_start_election(struct raft *r, bool prevote, bool transfer);
+void raft_on_vote(struct raft *r, const struct raft_msg *m);
+void raft_on_vote_result(struct raft *r, const struct raft_msg *m);
+void raft_on_timeout_now(struct raft *r, const struct raft_msg *m);
+void raft_transfer_check(struct raft *r, uint64_t peer);
+
+/* raft_replication.c */
+void raft_broadcast_append(struct raft *r);
+void raft_on_append(struct raft *r, const struct raft_msg *m);
+void raft_on_append_result(struct raft *r, const struct raft_msg *m);
+uint64_t raft_quorum_contact(const struct raft *r);
+
+#endif

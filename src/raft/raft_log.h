@@ -1,0 +1,36 @@
+/* raft_log.h - the core's in-memory view of the replicated log.
+ *
+ * Holds the entries after the last snapshot point (index/term of the last
+ * entry the snapshot covers). Pure: storage drivers persist it elsewhere. */
+#ifndef VARDE_RAFT_LOG_H
+#define VARDE_RAFT_LOG_H
+
+#include "raft/raft.h"
+
+struct raft_log {
+    struct raft_entry *entries; /* entries[i] has index base_index + 1 + i */
+    size_t len;
+    size_t cap;
+    uint64_t base_index; /* last index covered by the snapshot (0: none) */
+    uint64_t base_term;
+};
+
+void raft_log_init(struct raft_log *l);
+void raft_log_close(struct raft_log *l);
+
+uint64_t raft_log_last_index(const struct raft_log *l);
+uint64_t raft_log_last_term(const struct raft_log *l);
+
+/* The term of the entry at INDEX; 0 when INDEX is past the end or before
+ * the snapshot point (unknown). Index base_index gives base_term. */
+uint64_t raft_log_term_at(const struct raft_log *l, uint64_t index);
+
+/* True when a log ending at (LAST_INDEX, LAST_TERM) is at least as
+ * up-to-date as this one (Raft paper, 5.4.1). */
+bool raft_log_is_up_to_date(const struct raft_log *l, uint64_t last_index,
+                            uint64_t last_term);
+
+/* The first index of the run of entries of term TERM that holds INDEX. */
+uint64_t raft_log_term_start(const struct raft_log *l, uint64_t index);
+
+#endif
