@@ -219,6 +219,15 @@ static int meta_read(const struct meta_store *m, struct raft_hard_state *hs,
         close(fd);
         return META_ERR_IO;
     }
+
+    /* After a process crash the record may sit in the page cache only (a
+     * save that renamed but never returned): make it durable before the
+     * node acts on it, or a power cut could undo a vote it then sends. */
+    if (sio_fsync(fd) < 0 || sio_fsync_dir(m->dir) < 0) {
+        meta_fail(err, errlen, "fsync %s: %s", m->meta_path, strerror(errno));
+        close(fd);
+        return META_ERR_IO;
+    }
     close(fd);
     if (meta_decode(rec, (size_t)n, m->meta_path, hs, err, errlen) < 0) {
         memset(hs, 0, sizeof(*hs));

@@ -39,6 +39,9 @@ struct meta_store; /* opaque */
  * meta_open() of the same dir fails even within the same process, with
  * META_ERR_LOCKED and "data dir DIR is in use by another process".
  *
+ * A restored record is fsynced (file and dir) before meta_open() returns:
+ * it may be a save whose process died before its own fsync of the dir.
+ *
  * On success *OUT is a new store the caller frees with meta_close(); on error
  * *OUT is NULL, *RESTORED is zeroed and nothing stays locked. */
 int meta_open(const char *dir, struct meta_store **out,

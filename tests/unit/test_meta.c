@@ -326,6 +326,27 @@ TEST(meta_failed_save_keeps_old_state)
     meta_close(m);
 }
 
+/* A record left in the page cache by a crashed process is fsynced (file
+ * and dir) before meta_open() hands it out; a failing fsync is an error. */
+TEST(meta_open_makes_restored_state_durable)
+{
+    const char *dir = fresh_dir("durable-open");
+    struct raft_hard_state got;
+    struct meta_store *m;
+    char err[256];
+
+    EXPECT_EQ(save(dir, 4, 4), 0);
+    sio_fault_clear();
+    EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_OK);
+    EXPECT_EQ(sio_calls(SIO_FSYNC), 2);
+    meta_close(m);
+
+    sio_fault_set(SIO_FSYNC, 1, 1, EIO);
+    EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_ERR_IO);
+    EXPECT_TRUE(m == NULL);
+    sio_fault_clear();
+}
+
 TEST(meta_dir_that_is_a_file_is_an_error)
 {
     const char *dir = fresh_dir("plainfile");
@@ -355,6 +376,7 @@ int main(void)
     RUN(meta_torn_tmp_is_ignored);
     RUN(meta_torn_first_save_restores_zeros);
     RUN(meta_failed_save_keeps_old_state);
+    RUN(meta_open_makes_restored_state_durable);
     RUN(meta_dir_that_is_a_file_is_an_error);
     remove_tree(test_root);
     DONE();
