@@ -60,8 +60,11 @@ void raft_start_election(struct raft *r, bool prevote, bool transfer)
     r->leader = 0;
     if (prevote) {
         raft_become_precandidate(r);
-        raft_trace(r, "no leader heard -> pre-vote for term %llu",
-                   (unsigned long long)(r->term + 1));
+        if (r->quiet_prevote_term != r->term + 1) {
+            r->quiet_prevote_term = r->term + 1; /* once per term asked */
+            raft_trace(r, "no leader heard -> pre-vote for term %llu",
+                       (unsigned long long)(r->term + 1));
+        }
     } else {
         raft_become_candidate(r);
         raft_trace(r, "%s -> campaign, voting for self",
@@ -100,12 +103,17 @@ static bool vote_passes_lease(struct raft *r, const struct raft_msg *m)
                    (unsigned long long)m->from);
         return true;
     }
-    raft_trace(r,
-               "still hear leader %llu -> ignore %s from %llu for term "
-               "%llu",
-               (unsigned long long)r->leader,
-               m->u.vote.prevote ? "pre-vote" : "vote",
-               (unsigned long long)m->from, (unsigned long long)m->term);
+    /* A cut-off node asks again every election timeout: say it once. */
+    if (r->quiet_from != m->from || r->quiet_term != m->term) {
+        r->quiet_from = m->from;
+        r->quiet_term = m->term;
+        raft_trace(r,
+                   "still hear leader %llu -> ignore %s from %llu for term "
+                   "%llu",
+                   (unsigned long long)r->leader,
+                   m->u.vote.prevote ? "pre-vote" : "vote",
+                   (unsigned long long)m->from, (unsigned long long)m->term);
+    }
     return false;
 }
 

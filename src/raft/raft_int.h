@@ -49,6 +49,11 @@ struct raft {
     size_t cap_out;
     bool out_handed; /* out was returned by raft_ready: clear on next call */
 
+    /* Repeated decisions are traced once (a cut-off node retries forever). */
+    uint64_t quiet_from;
+    uint64_t quiet_term;
+    uint64_t quiet_prevote_term;
+
     raft_trace_cb trace_cb;
     void *trace_arg;
 };
