@@ -1,0 +1,15 @@
+/* commands.h - the varde subcommands that live in src/cli, one per file.
+ *
+ * Each takes the arguments after "varde" (argv[0] is the subcommand's name)
+ * and returns the process exit status: 0 done, 1 failed, 2 bad usage.
+ */
+#ifndef VARDE_COMMANDS_H
+#define VARDE_COMMANDS_H
+
+/* `varde status`: the raft members, their roles, and the leader. */
+int status_main(int argc, char **argv);
+
+/* `varde demo`: a 3-node raft cluster on this machine, with a tour. */
+int demo_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,769 @@
+/* http_client.c - blocking HTTP/1.1 calls over non-blocking sockets.
+ *
+ * Each call is a small state machine, and one poll(2) loop drives them all:
+ *
+ *   CONNECTING  connect() is in progress to one resolved address. POLLOUT
+ *               and then SO_ERROR tell the outcome; on failure the next
+ *               address is tried ("localhost" may be ::1, then 127.0.0.1).
+ *   SENDING     the request, head and body in one buffer (POLLOUT).
+ *   RECEIVING   reads into a growing buffer (POLLIN). The answer is complete
+ *               when the head is in and Content-Length bytes of body have
+ *               arrived, or else at end of file: we ask for
+ *               "Connection: close", so a chunked body or one without a
+ *               length ends when the server closes.
+ *   DONE        either error and errmsg, or status and body, are set.
+ *
+ * Deadlines: connect_ms from the start of the call until connected,
+ * total_ms from the start until the whole answer is in. The loop sleeps in
+ * poll() until the earliest deadline of any call still running, so each turn
+ * either makes progress or ends a call, and the loop ends by the latest
+ * deadline. Sizes are bounded: the head by HEAD_MAX, the body by
+ * max_response.
+ */
+#include "cli/http_client.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HEAD_MAX (64u << 10)
+#define FIRST_BUF (16u << 10)
+
+enum conn_state { ST_CONNECTING, ST_SENDING, ST_RECEIVING, ST_DONE };
+
+struct conn {
+    struct http_call *call;
+    enum conn_state state;
+    int fd;
+    struct addrinfo *ai_list;
+    struct addrinfo *ai_next; /* the next address to try */
+    int last_errno;           /* of the last failed connect */
+
+    char *out; /* the request */
+    size_t out_len, out_off;
+
+    char *in; /* the answer so far */
+    size_t in_len, in_cap;
+    size_t head_len;       /* bytes of head, blank line included; 0: not yet */
+    size_t scan;           /* where the search for the blank line resumes */
+    long long content_len; /* -1: no Content-Length */
+    bool chunked;
+
+    int64_t connect_deadline, total_deadline;
+    int connect_ms, total_ms;
+    size_t max_body;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* strerror() as it reads inside a sentence: "connection refused". */
+static const char *errno_text(int e, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", strerror(e));
+    buf[0] = (char)tolower((unsigned char)buf[0]);
+    return buf;
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    if (c->ai_list) {
+        freeaddrinfo(c->ai_list);
+        c->ai_list = NULL;
+        c->ai_next = NULL;
+    }
+    free(c->out);
+    c->out = NULL;
+    free(c->in);
+    c->in = NULL;
+    c->state = ST_DONE;
+}
+
+__attribute__((format(printf, 3, 4))) static void
+conn_fail(struct conn *c, enum http_error code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(c->call->errmsg, sizeof c->call->errmsg, fmt, ap);
+    va_end(ap);
+    c->call->error = code;
+    conn_close(c);
+}
+
+int http_split_addr(const char *addr, char *host, size_t host_len, char *port,
+                    size_t port_len, char *err, size_t err_len)
+{
+    const char *h, *h_end, *p;
+
+    if (addr == NULL || addr[0] == '\0') {
+        snprintf(err, err_len, "empty address");
+        return -1;
+    }
+    if (addr[0] == '[') {
+        h = addr + 1;
+        h_end = strchr(h, ']');
+        if (h_end == NULL || h_end[1] != ':') {
+            snprintf(err, err_len, "expected [V6ADDR]:PORT");
+            return -1;
+        }
+        p = h_end + 2;
+    } else {
+        h = addr;
+        h_end = strrchr(addr, ':');
+        if (h_end == NULL) {
+            snprintf(err, err_len, "expected HOST:PORT");
+            return -1;
+        }
+        if (strchr(addr, ':') != h_end) {
+            snprintf(err, err_len,
+                     "an IPv6 address goes in brackets: "
+                     "[::1]:7101");
+            return -1;
+        }
+        p = h_end + 1;
+    }
+
+    if (h_end == h) {
+        snprintf(err, err_len, "no host before the port");
+        return -1;
+    }
+    if ((size_t)(h_end - h) >= host_len) {
+        snprintf(err, err_len, "host name too long");
+        return -1;
+    }
+
+    size_t n = strlen(p);
+    long v = 0;
+    for (size_t i = 0; i < n && i < 6; i++) {
+        v = isdigit((unsigned char)p[i]) ? v * 10 + (p[i] - '0') : -1;
+        if (v < 0) {
+            break;
+        }
+    }
+    if (n == 0 || n > 5 || v < 1 || v > 65535 || n >= port_len) {
+        snprintf(err, err_len, "port must be a number from 1 to 65535");
+        return -1;
+    }
+
+    memcpy(host, h, (size_t)(h_end - h));
+    host[h_end - h] = '\0';
+    memcpy(port, p, n + 1);
+    return 0;
+}
+
+/* No CR, LF, space or control byte: it goes into the request line. */
+static bool token_ok(const char *s)
+{
+    if (s == NULL || s[0] == '\0') {
+        return false;
+    }
+    for (; *s; s++) {
+        if ((unsigned char)*s <= ' ' || *s == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int conn_build_request(struct conn *c)
+{
+    const struct http_call *call = c->call;
+    const char *ctype = call->content_type;
+    size_t cap;
+    int n;
+
+    if (ctype == NULL) {
+        ctype = "application/json";
+    }
+    cap = strlen(call->method) + strlen(call->path) + strlen(call->addr) +
+          strlen(ctype) + 256 + call->body_len;
+    c->out = malloc(cap);
+    if (c->out == NULL) {
+        return -1;
+    }
+    n = snprintf(c->out, cap,
+                 "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: varde-cli\r\n"
+                 "Accept: application/json\r\nConnection: close\r\n"
+                 "Content-Length: %zu\r\n%s%s%s\r\n",
+                 call->method, call->path, call->addr, call->body_len,
+                 call->body_len ? "Content-Type: " : "",
+                 call->body_len ? ctype : "", call->body_len ? "\r\n" : "");
+    if (n < 0 || (size_t)n + call->body_len > cap) {
+        return -1;
+    }
+    if (call->body_len > 0) {
+        memcpy(c->out + n, call->body, call->body_len);
+    }
+    c->out_len = (size_t)n + call->body_len;
+    return 0;
+}
+
+/* Start connect() to the next address; fail the call when none is left. */
+static void conn_try_next(struct conn *c)
+{
+    char eb[128];
+
+    while (c->ai_next != NULL) {
+        struct addrinfo *ai = c->ai_next;
+        int fd;
+
+        c->ai_next = ai->ai_next;
+        fd = socket(ai->ai_family,
+                    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+        if (fd < 0) {
+            c->last_errno = errno;
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            c->fd = fd;
+            c->state = ST_SENDING;
+            return;
+        }
+        if (errno == EINPROGRESS) {
+            c->fd = fd;
+            c->state = ST_CONNECTING;
+            return;
+        }
+        c->last_errno = errno;
+        close(fd);
+    }
+    conn_fail(c, HTTP_E_CONNECT, "cannot connect to %s: %s", c->call->addr,
+              errno_text(c->last_errno, eb, sizeof eb));
+}
+
+static void conn_start(struct conn *c, struct http_call *call,
+                       const struct http_opts *o, int64_t now)
+{
+    char host[256], port[8], why[128];
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV};
+    int rc;
+
+    c->call = call;
+    c->fd = -1;
+    c->content_len = -1;
+    c->last_errno = ECONNREFUSED;
+    c->connect_ms = o->connect_ms;
+    c->total_ms = o->total_ms;
+    c->connect_deadline = now + o->connect_ms;
+    c->total_deadline = now + o->total_ms;
+    c->max_body = o->max_response;
+    call->error = HTTP_OK;
+    call->errmsg[0] = '\0';
+    call->status = 0;
+    call->resp_body = NULL;
+    call->resp_len = 0;
+
+    if (call->addr == NULL ||
+        http_split_addr(call->addr, host, sizeof host, port, sizeof port, why,
+                        sizeof why) < 0) {
+        conn_fail(c, HTTP_E_ADDR, "bad address '%s': %s",
+                  call->addr ? call->addr : "", why);
+        return;
+    }
+    if (!token_ok(call->method) || !token_ok(call->path) ||
+        call->path[0] != '/' || (call->body_len > 0 && call->body == NULL)) {
+        conn_fail(c, HTTP_E_PROTO, "bad request to %s", call->addr);
+        return;
+    }
+    rc = getaddrinfo(host, port, &hints, &c->ai_list);
+    if (rc != 0) {
+        c->ai_list = NULL;
+        conn_fail(c, HTTP_E_ADDR, "cannot resolve '%s': %s", host,
+                  gai_strerror(rc));
+        return;
+    }
+    c->ai_next = c->ai_list;
+    if (conn_build_request(c) < 0) {
+        conn_fail(c, HTTP_E_NOMEM, "out of memory");
+        return;
+    }
+    conn_try_next(c);
+}
+
+/* Parse the status line and the headers we care about. HEAD is a copy of
+ * the head, NUL-terminated. Returns 0 or -1 (errmsg set, call failed). */
+static int conn_parse_head(struct conn *c, char *head)
+{
+    char *line = head, *eol;
+    int status = 0;
+
+    if (strncmp(line, "HTTP/1.", 7) != 0 || !isdigit((unsigned char)line[7]) ||
+        line[8] != ' ') {
+        conn_fail(c, HTTP_E_PROTO, "%s did not answer in HTTP/1.x",
+                  c->call->addr);
+        return -1;
+    }
+    for (int i = 9; i < 12; i++) {
+        if (!isdigit((unsigned char)line[i])) {
+            conn_fail(c, HTTP_E_PROTO, "bad status line from %s",
+                      c->call->addr);
+            return -1;
+        }
+        status = status * 10 + (line[i] - '0');
+    }
+    c->call->status = status;
+
+    for (line = strstr(head, "\r\n"); line != NULL; line = eol) {
+        char *colon, *value;
+
+        line += 2;
+        eol = strstr(line, "\r\n");
+        if (eol == NULL || eol == line) {
+            break;
+        }
+        *eol = '\0';
+        colon = strchr(line, ':');
+        if (colon == NULL) {
+            continue;
+        }
+        *colon = '\0';
+        value = colon + 1 + strspn(colon + 1, " \t");
+        if (strcasecmp(line, "content-length") == 0) {
+            char *end;
+            long long v = strtoll(value, &end, 10);
+
+            if (!isdigit((unsigned char)value[0]) || v < 0 ||
+                (*end != '\0' && !isspace((unsigned char)*end))) {
+                conn_fail(c, HTTP_E_PROTO, "bad Content-Length from %s",
+                          c->call->addr);
+                return -1;
+            }
+            c->content_len = v;
+        } else if (strcasecmp(line, "transfer-encoding") == 0 &&
+                   strcasestr(value, "chunked") != NULL) {
+            c->chunked = true;
+        }
+        *eol = '\r';
+    }
+    if (c->chunked) {
+        c->content_len = -1;
+    }
+    if (status == 204 || status == 304) {
+        c->content_len = 0;
+    }
+    if (c->content_len > (long long)c->max_body) {
+        conn_fail(c, HTTP_E_TOO_BIG, "answer from %s is larger than %zu bytes",
+                  c->call->addr, c->max_body);
+        return -1;
+    }
+    return 0;
+}
+
+/* Look for the end of the head in what has arrived. Returns 0, or -1 when
+ * the call failed. */
+static int conn_find_head(struct conn *c)
+{
+    size_t from = c->scan > 3 ? c->scan - 3 : 0;
+    char *end, *head;
+    int rc;
+
+    end = memmem(c->in + from, c->in_len - from, "\r\n\r\n", 4);
+    c->scan = c->in_len;
+    if (end == NULL) {
+        if (c->in_len > HEAD_MAX) {
+            conn_fail(c, HTTP_E_PROTO,
+                      "head of the answer from %s is over %u "
+                      "bytes",
+                      c->call->addr, HEAD_MAX);
+            return -1;
+        }
+        return 0;
+    }
+    c->head_len = (size_t)(end - c->in) + 4;
+    head = strndup(c->in, c->head_len);
+    if (head == NULL) {
+        conn_fail(c, HTTP_E_NOMEM, "out of memory");
+        return -1;
+    }
+    rc = conn_parse_head(c, head);
+    free(head);
+    return rc;
+}
+
+/* Decode a chunked body in place. Returns the body's length, -1 when the
+ * chunks are malformed or cut short, -2 when the body is over MAX. */
+static long long dechunk(char *buf, size_t len, size_t max)
+{
+    size_t i = 0, o = 0;
+
+    while (i < len) {
+        size_t size = 0;
+        size_t digits = 0;
+
+        for (; i < len && isxdigit((unsigned char)buf[i]); i++, digits++) {
+            int d = isdigit((unsigned char)buf[i])
+                        ? buf[i] - '0'
+                        : tolower((unsigned char)buf[i]) - 'a' + 10;
+            if (size > (SIZE_MAX >> 4)) {
+                return -1;
+            }
+            size = size * 16 + (size_t)d;
+        }
+        while (i < len && buf[i] != '\r') { /* chunk extensions */
+            i++;
+        }
+        if (digits == 0 || i + 1 >= len || buf[i + 1] != '\n') {
+            return -1;
+        }
+        i += 2;
+        if (size == 0) {
+            return (long long)o; /* trailers, if any, are ignored */
+        }
+        if (size > len - i || size + 2 > len - i) {
+            return -1;
+        }
+        if (o + size > max) {
+            return -2;
+        }
+        memmove(buf + o, buf + i, size);
+        o += size;
+        i += size;
+        if (buf[i] != '\r' || buf[i + 1] != '\n') {
+            return -1;
+        }
+        i += 2;
+    }
+    return -1;
+}
+
+/* Hand the body (LEN bytes at BODY_OFF in the buffer) to the call. */
+static void conn_finish(struct conn *c, size_t body_off, size_t len)
+{
+    memmove(c->in, c->in + body_off, len);
+    c->in[len] = '\0'; /* room: the head took at least 4 bytes */
+    c->call->resp_body = c->in;
+    c->call->resp_len = len;
+    c->in = NULL;
+    conn_close(c);
+}
+
+static void conn_at_eof(struct conn *c)
+{
+    size_t have = c->in_len - c->head_len;
+
+    if (c->head_len == 0) {
+        conn_fail(c, HTTP_E_PROTO, "%s closed the connection %s", c->call->addr,
+                  c->in_len ? "in the middle of an answer"
+                            : "without an answer");
+        return;
+    }
+    if (c->content_len >= 0 && have < (size_t)c->content_len) {
+        conn_fail(c, HTTP_E_PROTO,
+                  "answer from %s cut short (%zu of %lld "
+                  "bytes)",
+                  c->call->addr, have, c->content_len);
+        return;
+    }
+    if (c->chunked) {
+        long long n = dechunk(c->in + c->head_len, have, c->max_body);
+
+        if (n == -2) {
+            conn_fail(c, HTTP_E_TOO_BIG,
+                      "answer from %s is larger than %zu "
+                      "bytes",
+                      c->call->addr, c->max_body);
+            return;
+        }
+        if (n < 0) {
+            conn_fail(c, HTTP_E_PROTO, "bad chunked body from %s",
+                      c->call->addr);
+            return;
+        }
+        have = (size_t)n;
+    }
+    conn_finish(c, c->head_len, have);
+}
+
+/* Make room for more of the answer. Returns 0, or -1 when the call failed. */
+static int conn_grow(struct conn *c)
+{
+    size_t limit = HEAD_MAX + c->max_body + 1;
+    size_t cap;
+    char *p;
+
+    if (c->in_len < c->in_cap) {
+        return 0;
+    }
+    if (c->in_cap >= limit) {
+        conn_fail(c, HTTP_E_TOO_BIG, "answer from %s is larger than %zu bytes",
+                  c->call->addr, c->max_body);
+        return -1;
+    }
+    cap = c->in_cap ? c->in_cap * 2 : FIRST_BUF;
+    if (cap > limit) {
+        cap = limit;
+    }
+    p = realloc(c->in, cap);
+    if (p == NULL) {
+        conn_fail(c, HTTP_E_NOMEM, "out of memory");
+        return -1;
+    }
+    c->in = p;
+    c->in_cap = cap;
+    return 0;
+}
+
+static void conn_receive(struct conn *c)
+{
+    char eb[128];
+
+    for (int turn = 0; turn < 64; turn++) {
+        ssize_t r;
+
+        if (conn_grow(c) < 0) {
+            return;
+        }
+        r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        if (r == 0) {
+            conn_at_eof(c);
+            return;
+        }
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                conn_fail(c, HTTP_E_IO, "connection to %s broke: %s",
+                          c->call->addr, errno_text(errno, eb, sizeof eb));
+            }
+            return;
+        }
+        c->in_len += (size_t)r;
+        if (c->head_len == 0 && conn_find_head(c) < 0) {
+            return;
+        }
+        if (c->head_len > 0 && c->content_len >= 0 &&
+            c->in_len - c->head_len >= (size_t)c->content_len) {
+            conn_finish(c, c->head_len, (size_t)c->content_len);
+            return;
+        }
+    }
+}
+
+static void conn_send(struct conn *c)
+{
+    char eb[128];
+
+    while (c->out_off < c->out_len) {
+        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                         MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+            break; /* it may have answered before closing: read that */
+        }
+        if (w < 0) {
+            conn_fail(c, HTTP_E_IO, "cannot send to %s: %s", c->call->addr,
+                      errno_text(errno, eb, sizeof eb));
+            return;
+        }
+        c->out_off += (size_t)w;
+    }
+    c->state = ST_RECEIVING;
+    conn_receive(c);
+}
+
+static void conn_connected(struct conn *c)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
+        err = errno;
+    }
+    if (err != 0) {
+        c->last_errno = err;
+        close(c->fd);
+        c->fd = -1;
+        conn_try_next(c);
+        return;
+    }
+    c->state = ST_SENDING;
+    conn_send(c);
+}
+
+static void conn_ready(struct conn *c)
+{
+    switch (c->state) {
+    case ST_CONNECTING:
+        conn_connected(c);
+        break;
+    case ST_SENDING:
+        conn_send(c);
+        break;
+    case ST_RECEIVING:
+        conn_receive(c);
+        break;
+    case ST_DONE:
+        break;
+    }
+}
+
+static int64_t conn_deadline(const struct conn *c)
+{
+    if (c->state == ST_CONNECTING && c->connect_deadline < c->total_deadline) {
+        return c->connect_deadline;
+    }
+    return c->total_deadline;
+}
+
+static void conn_expire(struct conn *c, int64_t now)
+{
+    if (c->state == ST_DONE || now < conn_deadline(c)) {
+        return;
+    }
+    if (c->state == ST_CONNECTING) {
+        conn_fail(c, HTTP_E_CONNECT,
+                  "cannot connect to %s: no connection "
+                  "within %d ms",
+                  c->call->addr,
+                  c->connect_ms < c->total_ms ? c->connect_ms : c->total_ms);
+    } else {
+        conn_fail(c, HTTP_E_TIMEOUT, "no answer from %s within %d ms",
+                  c->call->addr, c->total_ms);
+    }
+}
+
+static short conn_events(const struct conn *c)
+{
+    return c->state == ST_RECEIVING ? POLLIN : POLLOUT;
+}
+
+/* One turn of the loop: wait for the earliest deadline or readiness, then
+ * step every call that is ready. Returns false when no call is running. */
+static bool run_turn(struct conn *conns, struct pollfd *pfds, size_t n)
+{
+    int64_t now = now_ms(), next = INT64_MAX;
+    bool running = false;
+    char eb[128];
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        conn_expire(&conns[i], now);
+        pfds[i].fd = conns[i].state == ST_DONE ? -1 : conns[i].fd;
+        pfds[i].events = conn_events(&conns[i]);
+        pfds[i].revents = 0;
+        if (conns[i].state != ST_DONE) {
+            running = true;
+            if (conn_deadline(&conns[i]) < next) {
+                next = conn_deadline(&conns[i]);
+            }
+        }
+    }
+    if (!running) {
+        return false;
+    }
+
+    rc = poll(pfds, n, next - now > INT_MAX ? INT_MAX : (int)(next - now));
+    if (rc < 0 && errno != EINTR) {
+        for (size_t i = 0; i < n; i++) {
+            if (conns[i].state != ST_DONE) {
+                conn_fail(&conns[i], HTTP_E_IO, "poll: %s",
+                          errno_text(errno, eb, sizeof eb));
+            }
+        }
+        return false;
+    }
+    for (size_t i = 0; rc > 0 && i < n; i++) {
+        if (pfds[i].fd >= 0 && pfds[i].revents != 0) {
+            conn_ready(&conns[i]);
+        }
+    }
+    return true;
+}
+
+static void opts_fill(struct http_opts *o, const struct http_opts *given)
+{
+    *o = given ? *given : (struct http_opts){0};
+    if (o->connect_ms <= 0) {
+        o->connect_ms = HTTP_CONNECT_MS;
+    }
+    if (o->total_ms <= 0) {
+        o->total_ms = HTTP_TOTAL_MS;
+    }
+    if (o->max_response == 0) {
+        o->max_response = HTTP_MAX_RESPONSE;
+    }
+}
+
+size_t http_run(struct http_call *calls, size_t n, const struct http_opts *opts)
+{
+    struct http_opts o;
+    struct conn *conns;
+    struct pollfd *pfds;
+    size_t failed = 0;
+    int64_t now = now_ms();
+
+    opts_fill(&o, opts);
+    conns = calloc(n ? n : 1, sizeof *conns);
+    pfds = calloc(n ? n : 1, sizeof *pfds);
+    if (conns == NULL || pfds == NULL) {
+        for (size_t i = 0; i < n; i++) {
+            calls[i].error = HTTP_E_NOMEM;
+            snprintf(calls[i].errmsg, sizeof calls[i].errmsg, "out of memory");
+        }
+        free(conns);
+        free(pfds);
+        return n;
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        conn_start(&conns[i], &calls[i], &o, now);
+        if (conns[i].state == ST_SENDING) {
+            conn_send(&conns[i]);
+        }
+    }
+    while (run_turn(conns, pfds, n)) {
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        failed += calls[i].error != HTTP_OK;
+    }
+    free(conns);
+    free(pfds);
+    return failed;
+}
+
+int http_request(struct http_call *call, const struct http_opts *opts)
+{
+    http_run(call, 1, opts);
+    return call->error;
+}
+
+void http_call_clear(struct http_call *call)
+{
+    free(call->resp_body);
+    call->resp_body = NULL;
+    call->resp_len = 0;
+    call->status = 0;
+    call->error = HTTP_OK;
+    call->errmsg[0] = '\0';
+}
