@@ -292,9 +292,10 @@ static int demo_check_running(struct demo *d, unsigned running)
             continue;
         }
         localnode_last_log_line(n, last, sizeof last);
-        fprintf(stderr, "varde demo: node %" PRIu64 " %s; %s: %s\n", id,
+        fprintf(stderr,
+                "varde demo: node %" PRIu64 " %s (last line of %s: %s)\n", id,
                 localnode_describe(n->wstatus, how, sizeof how), n->log,
-                last[0] ? last : "(empty)");
+                last[0] ? last : "empty");
         return -1;
     }
     return 0;

@@ -112,6 +112,19 @@ conn_fail(struct conn *c, enum http_error code, const char *fmt, ...)
     conn_close(c);
 }
 
+static void conn_too_big(struct conn *c)
+{
+    size_t max = c->max_body;
+
+    if (max % (1u << 20) == 0) {
+        conn_fail(c, HTTP_E_TOO_BIG, "answer from %s is larger than %zu MiB",
+                  c->call->addr, max >> 20);
+    } else {
+        conn_fail(c, HTTP_E_TOO_BIG, "answer from %s is larger than %zu bytes",
+                  c->call->addr, max);
+    }
+}
+
 int http_split_addr(const char *addr, char *host, size_t host_len, char *port,
                     size_t port_len, char *err, size_t err_len)
 {
@@ -366,8 +379,7 @@ static int conn_parse_head(struct conn *c, char *head)
         c->content_len = 0;
     }
     if (c->content_len > (long long)c->max_body) {
-        conn_fail(c, HTTP_E_TOO_BIG, "answer from %s is larger than %zu bytes",
-                  c->call->addr, c->max_body);
+        conn_too_big(c);
         return -1;
     }
     return 0;
@@ -482,10 +494,7 @@ static void conn_at_eof(struct conn *c)
         long long n = dechunk(c->in + c->head_len, have, c->max_body);
 
         if (n == -2) {
-            conn_fail(c, HTTP_E_TOO_BIG,
-                      "answer from %s is larger than %zu "
-                      "bytes",
-                      c->call->addr, c->max_body);
+            conn_too_big(c);
             return;
         }
         if (n < 0) {
@@ -509,8 +518,7 @@ static int conn_grow(struct conn *c)
         return 0;
     }
     if (c->in_cap >= limit) {
-        conn_fail(c, HTTP_E_TOO_BIG, "answer from %s is larger than %zu bytes",
-                  c->call->addr, c->max_body);
+        conn_too_big(c);
         return -1;
     }
     cap = c->in_cap ? c->in_cap * 2 : FIRST_BUF;
