@@ -16,8 +16,10 @@ WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 \
 ifeq ($(CI),true)
 WARN    += -Werror
 endif
-CFLAGS  ?= $(OPT) -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -MMD -MP
+SANFLAGS ?=
+# CFLAGS from the command line adds to these, it does not replace them.
+ALL_CFLAGS = $(OPT) -g $(SANFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -Isrc \
+             -MMD -MP $(CFLAGS)
 LDLIBS   = -levent -ljansson -lm
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
@@ -35,6 +37,7 @@ LIB_OBJ  := $(call obj,$(BUILD),$(LIB_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SIM_BIN  := $(BUILD)/tests/sim
 
+BUILD_ASAN_VARDE = build/asan/varde
 SEEDS   ?= 200
 SEED0   ?= 1000
 
@@ -47,19 +50,19 @@ varde: $(BUILD)/varde
 	cp $< $@
 
 $(BUILD)/varde: $(call obj,$(BUILD),$(MAIN_SRC)) $(LIB_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(SIM_BIN): $(call obj,$(BUILD),$(SIM_SRC)) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
 	@scripts/install-deps.sh
@@ -76,7 +79,7 @@ sim: $(SIM_BIN)
 # The same unit tests and simulation, built with ASan and UBSan.
 asan:
 	$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
-	    CFLAGS="-O1 -g $(SAN)" unit sim-test varde
+	    SANFLAGS="$(SAN)" unit sim-test $(BUILD_ASAN_VARDE)
 
 cluster: varde
 	/usr/bin/python3 tests/cluster/run.py

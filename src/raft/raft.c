@@ -70,6 +70,9 @@ void raft_config_defaults(struct raft_config *cfg)
     cfg->heartbeat_ms = 50;
     cfg->prevote = true;
     cfg->check_quorum = true;
+    cfg->max_append_bytes = 1u << 20;
+    cfg->max_append_entries = 1024;
+    cfg->max_inflight = 8;
 }
 
 int raft_config_check(const struct raft_config *cfg, char *err, size_t errlen)
@@ -103,6 +106,13 @@ int raft_config_check(const struct raft_config *cfg, char *err, size_t errlen)
     if (cfg->election_min_ms == 0 ||
         cfg->election_max_ms <= cfg->election_min_ms) {
         snprintf(err, errlen, "election timeout needs 0 < min < max");
+        return -1;
+    }
+    if (cfg->max_append_bytes == 0 || cfg->max_append_entries == 0 ||
+        cfg->max_inflight == 0 || cfg->max_inflight > 64) {
+        snprintf(err, errlen,
+                 "append limits must be positive (and at most "
+                 "64 in flight)");
         return -1;
     }
     if (cfg->heartbeat_ms == 0 || cfg->heartbeat_ms >= cfg->election_min_ms) {
@@ -262,6 +272,10 @@ void raft_become_follower(struct raft *r, uint64_t term, uint64_t leader)
     if (r->role != RAFT_FOLLOWER || new_term) {
         raft_set_role(r, RAFT_FOLLOWER);
         r->transfer_target = 0;
+        /* Reads waiting on our leadership fail: the driver sees the role
+         * change and answers them. */
+        r->n_reads_waiting = 0;
+        r->read_round_wanted = false;
         r->votes_granted = 0;
         r->votes_rejected = 0;
         raft_reset_election_timer(r);
@@ -277,16 +291,29 @@ void raft_become_follower(struct raft *r, uint64_t term, uint64_t leader)
 void raft_become_leader(struct raft *r)
 {
     uint64_t next = raft_log_last_index(&r->log) + 1;
+    struct raft_entry noop = {
+        .term = r->term, .index = next, .type = RAFT_ENTRY_NOOP};
 
     raft_set_role(r, RAFT_LEADER);
     raft_set_leader(r, r->cfg.id);
     r->transfer_target = 0;
     for (size_t i = 0; i < r->cfg.n_nodes; i++) {
-        r->peers[i].next_index = next;
-        r->peers[i].match_index = 0;
+        struct raft_peer *p = &r->peers[i];
+
+        p->next_index = next;
+        p->match_index = 0;
+        p->probing = true;
+        p->probe_sent = false;
+        p->infl_count = 0;
+        p->acked_seq = 0;
         /* A fresh leader gives every peer one check-quorum window. */
-        r->peers[i].last_heard = r->now;
+        p->last_heard = r->now;
     }
+    r->read_seq = 0;
+    /* Entries of earlier terms are committed only with one of ours: a
+     * no-op commits everything before it at once (paper 5.4.2). If memory
+     * runs out, the first proposal does the same job. */
+    raft_log_append(&r->log, &noop);
     raft_broadcast_append(r);
     r->heartbeat_deadline = r->now + r->cfg.heartbeat_ms;
 }
@@ -336,6 +363,7 @@ struct raft *raft_new(const struct raft_config *cfg,
     r->role = RAFT_FOLLOWER;
     r->now = now;
     raft_log_init(&r->log);
+    r->unstable_from = 1;
     for (size_t i = 0; i < cfg->n_nodes; i++) {
         r->peers[i].id = cfg->ids[i];
     }
@@ -349,6 +377,8 @@ void raft_free(struct raft *r)
         return;
     }
     raft_log_close(&r->log);
+    free(r->reads_waiting);
+    free(r->reads_ready);
     free(r->out);
     free(r);
 }
@@ -358,6 +388,10 @@ void raft_begin_call(struct raft *r, uint64_t now)
     if (r->out_handed) {
         r->n_out = 0;
         r->out_handed = false;
+    }
+    if (r->reads_handed) {
+        r->n_reads_ready = 0;
+        r->reads_handed = false;
     }
     if (now > r->now) {
         r->now = now; /* the clock never goes back inside the core */
@@ -443,8 +477,37 @@ int raft_step(struct raft *r, const struct raft_msg *m, uint64_t now)
     return -1;
 }
 
+/* Point every outgoing AppendEntries at its entries, now that the log
+ * will not move until the next call. Entries compacted away meanwhile are
+ * dropped from the message (the follower then needs a snapshot anyway). */
+static void resolve_entries(struct raft *r)
+{
+    uint64_t last = raft_log_last_index(&r->log);
+
+    for (size_t i = 0; i < r->n_out; i++) {
+        struct raft_append *a = &r->out[i].u.append;
+        uint64_t first = a->prev_log_index + 1;
+
+        if (r->out[i].type != RAFT_MSG_APPEND || a->n_entries == 0) {
+            continue;
+        }
+        if (first <= r->log.base_index || first > last) {
+            a->n_entries = 0;
+            a->entries = NULL;
+            continue;
+        }
+        if (first + a->n_entries - 1 > last) {
+            a->n_entries = (size_t)(last - first + 1);
+        }
+        a->entries = (struct raft_entry *)raft_log_get(&r->log, first);
+    }
+}
+
 bool raft_ready(struct raft *r, struct raft_ready *out)
 {
+    uint64_t last;
+    uint64_t apply_to;
+
     raft_begin_call(r, r->now);
     memset(out, 0, sizeof(*out));
     if (r->hard_state_dirty) {
@@ -453,10 +516,33 @@ bool raft_ready(struct raft *r, struct raft_ready *out)
         out->hard_state.vote = r->vote;
         r->hard_state_dirty = false;
     }
+    raft_start_read_round(r);
+
+    last = raft_log_last_index(&r->log);
+    if (r->unstable_from <= last && r->unstable_from > r->log.base_index) {
+        out->entries = raft_log_get(&r->log, r->unstable_from);
+        out->n_entries = (size_t)(last - r->unstable_from + 1);
+    }
+    r->unstable_from = last + 1;
+
+    apply_to =
+        r->commit_index < r->durable_index ? r->commit_index : r->durable_index;
+    if (apply_to > r->applied_index && r->applied_index >= r->log.base_index) {
+        out->committed = raft_log_get(&r->log, r->applied_index + 1);
+        out->n_committed = (size_t)(apply_to - r->applied_index);
+        r->applied_index = apply_to;
+    }
+
+    out->n_reads = r->n_reads_ready;
+    out->reads = r->reads_ready;
+    r->reads_handed = true;
+
+    resolve_entries(r);
     out->n_msgs = r->n_out;
     out->msgs = r->out;
     r->out_handed = true;
-    return out->hard_state_changed || out->n_msgs > 0;
+    return out->hard_state_changed || out->n_msgs > 0 || out->n_entries > 0 ||
+           out->n_committed > 0 || out->n_reads > 0;
 }
 
 void raft_status(const struct raft *r, struct raft_status *out)
@@ -468,8 +554,39 @@ void raft_status(const struct raft *r, struct raft_status *out)
     out->vote = r->vote;
     out->leader = r->leader;
     out->commit_index = r->commit_index;
+    out->applied_index = r->applied_index;
+    out->durable_index = r->durable_index;
     out->last_log_index = raft_log_last_index(&r->log);
     out->last_log_term = raft_log_last_term(&r->log);
     out->transfer_target = r->transfer_target;
     out->leader_changes = r->leader_changes;
+}
+
+int raft_restore_log(struct raft *r, uint64_t base_index, uint64_t base_term,
+                     const struct raft_entry *entries, size_t n)
+{
+    raft_log_reset(&r->log, base_index, base_term);
+    for (size_t i = 0; i < n; i++) {
+        if (raft_log_append(&r->log, &entries[i]) != 0) {
+            return -1;
+        }
+    }
+    r->durable_index = raft_log_last_index(&r->log);
+    r->unstable_from = r->durable_index + 1;
+    /* The state machine restarts from the snapshot; the rest is applied
+     * again as the cluster tells us what is committed. */
+    r->commit_index = base_index;
+    r->applied_index = base_index;
+    return 0;
+}
+
+void raft_compact(struct raft *r, uint64_t index, uint64_t keep)
+{
+    if (index > r->applied_index) {
+        index = r->applied_index;
+    }
+    if (index <= keep) {
+        return;
+    }
+    raft_log_compact(&r->log, index - keep);
 }

@@ -3,14 +3,23 @@
  * The core owns no socket, file, clock or source of randomness. A driver
  * (the daemon in src/node, or the simulation in tests/sim) feeds it events:
  *
- *   raft_tick()      the time is now NOW (milliseconds, any monotonic origin)
- *   raft_step()      a message arrived from a peer
- *   raft_transfer()  hand leadership to a follower
+ *   raft_tick()       the time is now NOW (milliseconds, any monotonic origin)
+ *   raft_step()       a message arrived from a peer
+ *   raft_propose()    a command to replicate (leader only)
+ *   raft_persisted()  log entries up to an index are durable on this node
+ *   raft_read_index() a linearizable read wants a confirmed commit index
+ *   raft_transfer()   hand leadership to a follower
  *
  * and after every event collects what must happen next with raft_ready():
- * the hard state (term, vote) to make durable, and the messages to send. The
- * driver must make the hard state durable BEFORE it sends any message of the
- * same batch: a vote is granted by a message, and it must survive a crash.
+ * the hard state (term, vote) to make durable, log entries to write,
+ * committed entries to apply, reads that may be served, and messages to
+ * send. The driver must make the hard state durable BEFORE it sends any
+ * message of the same batch: a vote is granted by a message, and it must
+ * survive a crash. Log entries need not be durable before the messages go:
+ * the leader sends its entries while it writes them, and the core itself
+ * holds back every acknowledgement of an entry until raft_persisted() says
+ * the entry is durable (a follower's reply, the leader's own count toward a
+ * quorum).
  *
  * Randomness comes from the seed in the configuration, time from the
  * arguments, so a simulation that replays the same events gets the same
@@ -76,6 +85,7 @@ struct raft_append {
     uint64_t prev_log_index;
     uint64_t prev_log_term;
     uint64_t leader_commit;
+    uint64_t seq; /* read-index round of the leader, echoed in the result */
     size_t n_entries;
     struct raft_entry *entries; /* borrowed for the call that carries it */
 };
@@ -90,6 +100,7 @@ struct raft_append_result {
     uint64_t match_index;
     uint64_t conflict_index;
     uint64_t conflict_term;
+    uint64_t seq; /* echoes the request's seq */
 };
 
 struct raft_msg {
@@ -118,7 +129,10 @@ struct raft_config {
     uint32_t heartbeat_ms;        /* default 50, < election_min_ms */
     bool prevote;                 /* default on */
     bool check_quorum;            /* default on; also gives stickiness */
-    uint64_t seed;                /* for election timeouts; any value */
+    uint32_t max_append_bytes;    /* entry bytes per AppendEntries, 1 MiB */
+    uint32_t max_append_entries;  /* entries per AppendEntries, 1024 */
+    uint32_t max_inflight; /* AppendEntries in flight per peer, 8 (<= 64) */
+    uint64_t seed;         /* for election timeouts; any value */
 };
 
 /* What must survive a restart before anything depending on it is sent. */
@@ -127,11 +141,30 @@ struct raft_hard_state {
     uint64_t vote; /* 0: no vote in this term */
 };
 
+/* A linearizable read the leader has confirmed: serve it once the state
+ * machine has applied INDEX. CTX is the driver's, from raft_read_index. */
+struct raft_read {
+    uint64_t ctx;
+    uint64_t index;
+};
+
 /* The output of one or more events. Pointers stay valid until the next call
- * into the core. */
+ * into the core; entries (and their data) are owned by the core. */
 struct raft_ready {
     bool hard_state_changed;
     struct raft_hard_state hard_state;
+    /* Entries to append to the durable log, in index order. When the first
+     * one's index is not past the last entry written, the driver first drops
+     * its log from that index on (a follower replacing a conflicting
+     * suffix). Once they are durable, call raft_persisted(). */
+    size_t n_entries;
+    const struct raft_entry *entries;
+    /* Committed entries, durable here, to apply in order, exactly once. */
+    size_t n_committed;
+    const struct raft_entry *committed;
+    /* Reads confirmed by a round of heartbeats. */
+    size_t n_reads;
+    const struct raft_read *reads;
     size_t n_msgs;
     const struct raft_msg *msgs;
 };
@@ -144,6 +177,8 @@ struct raft_status {
     uint64_t vote;
     uint64_t leader; /* 0: unknown */
     uint64_t commit_index;
+    uint64_t applied_index; /* handed out in raft_ready's committed */
+    uint64_t durable_index; /* reported by raft_persisted */
     uint64_t last_log_index;
     uint64_t last_log_term;
     uint64_t transfer_target; /* 0: no transfer under way */
@@ -152,8 +187,8 @@ struct raft_status {
 
 struct raft;
 
-/* Fill CFG with the defaults for node ID among IDS (which the caller copies
- * in afterwards or passes here). */
+/* Fill CFG with the defaults; the caller then sets id, n_nodes, ids and
+ * seed. */
 void raft_config_defaults(struct raft_config *cfg);
 
 /* Check a configuration. Returns 0, or -1 and a one-line reason in ERR. */
@@ -165,6 +200,44 @@ int raft_config_check(const struct raft_config *cfg, char *err, size_t errlen);
 struct raft *raft_new(const struct raft_config *cfg,
                       const struct raft_hard_state *restored, uint64_t now);
 void raft_free(struct raft *r);
+
+/* Before the first event: the log as the driver restored it. BASE_INDEX and
+ * BASE_TERM name the last entry covered by the restored snapshot (0, 0 when
+ * none); ENTRIES follow it, durable. The core copies them. Returns 0, or -1
+ * when the entries do not follow on from the base or memory runs out. */
+int raft_restore_log(struct raft *r, uint64_t base_index, uint64_t base_term,
+                     const struct raft_entry *entries, size_t n);
+
+/* Propose a command of LEN bytes (copied). On the leader, appends it to the
+ * log, sends it to the followers at once and stores its index in *INDEX.
+ * Returns 0; -1 when this node is not the leader or is handing over;
+ * -2 when out of memory. The command is committed when a majority holds it
+ * durably; the driver learns that when it comes back in ready's committed
+ * (with the same index and this term). */
+int raft_propose(struct raft *r, const void *data, uint32_t len, uint64_t now,
+                 uint64_t *index);
+
+/* Entries up to INDEX, whose entry at INDEX has term TERM, are durable in
+ * this node's log. A report about an entry the core has since replaced is
+ * ignored. */
+void raft_persisted(struct raft *r, uint64_t index, uint64_t term,
+                    uint64_t now);
+
+/* Ask for a linearizable read. On the leader, once it has committed an
+ * entry of its own term, a heartbeat round confirms it still leads, and the
+ * read comes back in ready's reads with the commit index to wait for.
+ * Returns 0, or -1 when this node is not the leader (forward the read) or
+ * has not committed in its term yet (retry shortly). */
+int raft_read_index(struct raft *r, uint64_t ctx, uint64_t now);
+
+/* A request to peer ID failed (connection refused, timed out, or dropped
+ * by the transport). The leader stops streaming to it and probes instead. */
+void raft_report_unreachable(struct raft *r, uint64_t id, uint64_t now);
+
+/* The state machine has been snapshotted at INDEX (<= applied). The core
+ * forgets the log up to INDEX - KEEP (KEEP entries stay for followers that
+ * are a little behind). */
+void raft_compact(struct raft *r, uint64_t index, uint64_t keep);
 
 /* The time has advanced to NOW: fire whatever timers are due. */
 void raft_tick(struct raft *r, uint64_t now);

@@ -6,12 +6,40 @@
 #include "raft/raft.h"
 #include "raft/raft_log.h"
 
+#define RAFT_MAX_INFLIGHT 64
+
 /* What the leader knows of one peer. */
 struct raft_peer {
     uint64_t id;
     uint64_t next_index;  /* next entry to send */
     uint64_t match_index; /* highest entry known to be on the peer */
     uint64_t last_heard;  /* time of its last reply in this term */
+    /* Streaming: the last index of each batch in flight, oldest first. */
+    uint64_t infl[RAFT_MAX_INFLIGHT];
+    uint32_t infl_start;
+    uint32_t infl_count;
+    bool probing;       /* match point unknown: one request at a time */
+    bool probe_sent;    /* probing: a request with entries awaits its answer */
+    uint64_t acked_seq; /* highest read-index round it answered */
+};
+
+/* A follower's success reply held back until its entries are durable. */
+struct raft_pending_ack {
+    uint64_t to;
+    uint64_t rpc_id;
+    uint64_t term;       /* our term when the request came */
+    uint64_t match;      /* index the reply will acknowledge */
+    uint64_t match_term; /* term of that entry, to see it was not replaced */
+    uint64_t seq;
+};
+
+#define RAFT_MAX_PENDING_ACKS 64
+#define RAFT_MAX_READS 4096
+
+struct raft_read_wait {
+    uint64_t ctx;
+    uint64_t index;
+    uint64_t seq; /* the heartbeat round that must reach a majority */
 };
 
 struct raft {
@@ -28,6 +56,20 @@ struct raft {
     uint64_t leader_changes;
     struct raft_log log;
     uint64_t commit_index;
+    uint64_t applied_index; /* handed to the driver to apply */
+    uint64_t durable_index; /* the driver says: durable up to here */
+    uint64_t unstable_from; /* first index not yet handed out to write */
+
+    struct raft_pending_ack acks[RAFT_MAX_PENDING_ACKS];
+    size_t n_acks;
+
+    uint64_t read_seq; /* leader: heartbeat rounds started for reads */
+    bool read_round_wanted;
+    struct raft_read_wait *reads_waiting;
+    size_t n_reads_waiting;
+    struct raft_read *reads_ready;
+    size_t n_reads_ready;
+    bool reads_handed;
 
     uint64_t now;
     uint64_t election_deadline;  /* follower, precandidate, candidate */
@@ -83,6 +125,12 @@ void raft_transfer_check(struct raft *r, uint64_t peer);
 
 /* raft_replication.c */
 void raft_broadcast_append(struct raft *r);
+void raft_replicate(struct raft *r);
+void raft_peer_reset(struct raft *r, struct raft_peer *p);
+void raft_start_read_round(struct raft *r);
+void raft_maybe_commit(struct raft *r);
+void raft_flush_acks(struct raft *r);
+void raft_confirm_reads(struct raft *r);
 void raft_on_append(struct raft *r, const struct raft_msg *m);
 void raft_on_append_result(struct raft *r, const struct raft_msg *m);
 uint64_t raft_quorum_contact(const struct raft *r);

@@ -3,6 +3,7 @@
 #include "raft/raft_log.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void raft_log_init(struct raft_log *l)
 {
@@ -63,4 +64,79 @@ uint64_t raft_log_term_start(const struct raft_log *l, uint64_t index)
         index--;
     }
     return index;
+}
+
+const struct raft_entry *raft_log_get(const struct raft_log *l, uint64_t index)
+{
+    if (index <= l->base_index || index > raft_log_last_index(l)) {
+        return NULL;
+    }
+    return &l->entries[index - l->base_index - 1];
+}
+
+int raft_log_append(struct raft_log *l, const struct raft_entry *e)
+{
+    struct raft_entry copy = *e;
+
+    if (e->index != raft_log_last_index(l) + 1) {
+        return -1;
+    }
+    if (l->len == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct raft_entry *n = realloc(l->entries, cap * sizeof(*n));
+
+        if (n == NULL) {
+            return -1;
+        }
+        l->entries = n;
+        l->cap = cap;
+    }
+    copy.data = NULL;
+    if (e->len > 0) {
+        copy.data = malloc(e->len);
+        if (copy.data == NULL) {
+            return -1;
+        }
+        memcpy(copy.data, e->data, e->len);
+    }
+    l->entries[l->len++] = copy;
+    return 0;
+}
+
+void raft_log_truncate_from(struct raft_log *l, uint64_t index)
+{
+    if (index <= l->base_index) {
+        index = l->base_index + 1;
+    }
+    while (raft_log_last_index(l) >= index && l->len > 0) {
+        free(l->entries[--l->len].data);
+    }
+}
+
+void raft_log_compact(struct raft_log *l, uint64_t index)
+{
+    size_t drop;
+
+    if (index <= l->base_index) {
+        return;
+    }
+    if (index > raft_log_last_index(l)) {
+        index = raft_log_last_index(l);
+    }
+    drop = (size_t)(index - l->base_index);
+    l->base_term = raft_log_term_at(l, index);
+    for (size_t i = 0; i < drop; i++) {
+        free(l->entries[i].data);
+    }
+    memmove(l->entries, l->entries + drop,
+            (l->len - drop) * sizeof(*l->entries));
+    l->len -= drop;
+    l->base_index = index;
+}
+
+void raft_log_reset(struct raft_log *l, uint64_t index, uint64_t term)
+{
+    raft_log_truncate_from(l, l->base_index + 1);
+    l->base_index = index;
+    l->base_term = term;
 }

@@ -33,4 +33,21 @@ bool raft_log_is_up_to_date(const struct raft_log *l, uint64_t last_index,
 /* The first index of the run of entries of term TERM that holds INDEX. */
 uint64_t raft_log_term_start(const struct raft_log *l, uint64_t index);
 
+/* The entry at INDEX, or NULL when it is compacted away or past the end. */
+const struct raft_entry *raft_log_get(const struct raft_log *l, uint64_t index);
+
+/* Append a copy of E (its data copied) as the next entry; E's index must be
+ * last_index + 1. Returns 0, or -1 out of memory or on a wrong index. */
+int raft_log_append(struct raft_log *l, const struct raft_entry *e);
+
+/* Drop every entry from INDEX on. */
+void raft_log_truncate_from(struct raft_log *l, uint64_t index);
+
+/* Forget every entry up to INDEX (<= last_index): INDEX becomes the base. */
+void raft_log_compact(struct raft_log *l, uint64_t index);
+
+/* Drop everything and start again after (INDEX, TERM), as after a
+ * snapshot that covers more than the log holds. */
+void raft_log_reset(struct raft_log *l, uint64_t index, uint64_t term);
+
 #endif

@@ -1,0 +1,563 @@
+/* test_raft_replication.c - log replication in the Raft core: proposals,
+ * durability before acknowledgement, commitment, conflict repair, read
+ * index and compaction. A small in-test cluster delivers messages in order
+ * and persists everything a node hands out, unless a test says otherwise. */
+#include "harness.h"
+#include "raft/raft.h"
+
+#include <stdlib.h>
+
+#define N 3
+#define QMAX 4096
+
+struct applied {
+    uint64_t index[1024];
+    size_t n;
+};
+
+struct net {
+    struct raft *n[N];
+    struct raft_msg q[QMAX];
+    /* Entries of messages in q point into the sender's log; copy them. */
+    struct raft_entry *qe[QMAX];
+    size_t nq;
+    bool down[N];
+    bool hold_persist[N]; /* node writes but does not report durability */
+    uint64_t written[N];  /* last index written by the "driver" */
+    uint64_t written_term[N];
+    struct applied ap[N];
+    uint64_t now;
+};
+
+/* The largest batch any AppendEntries carried. */
+static size_t max_batch_seen;
+
+static struct raft *mk(uint64_t id)
+{
+    struct raft_config cfg;
+
+    raft_config_defaults(&cfg);
+    cfg.id = id;
+    cfg.n_nodes = N;
+    for (size_t i = 0; i < N; i++) {
+        cfg.ids[i] = i + 1;
+    }
+    cfg.seed = 7;
+    return raft_new(&cfg, NULL, 0);
+}
+
+static void collect(struct net *net, int i)
+{
+    struct raft_ready rd;
+    struct raft *r = net->n[i];
+
+    raft_ready(r, &rd);
+    if (rd.n_entries > 0) {
+        const struct raft_entry *last = &rd.entries[rd.n_entries - 1];
+
+        net->written[i] = last->index;
+        net->written_term[i] = last->term;
+    }
+    for (size_t k = 0; k < rd.n_committed; k++) {
+        struct applied *a = &net->ap[i];
+
+        if (a->n < 1024) {
+            a->index[a->n++] = rd.committed[k].index;
+        }
+    }
+    for (size_t k = 0; k < rd.n_msgs && net->nq < QMAX; k++) {
+        const struct raft_msg *m = &rd.msgs[k];
+        size_t ne = m->type == RAFT_MSG_APPEND ? m->u.append.n_entries : 0;
+
+        net->q[net->nq] = *m;
+        net->qe[net->nq] = NULL;
+        if (ne > max_batch_seen) {
+            max_batch_seen = ne;
+        }
+        if (ne > 0) {
+            net->qe[net->nq] = malloc(ne * sizeof(struct raft_entry));
+            for (size_t e = 0; e < ne; e++) {
+                net->qe[net->nq][e] = m->u.append.entries[e];
+            }
+            net->q[net->nq].u.append.entries = net->qe[net->nq];
+        }
+        net->nq++;
+    }
+}
+
+static void persist(struct net *net, int i)
+{
+    if (!net->hold_persist[i] && net->written[i] > 0) {
+        raft_persisted(net->n[i], net->written[i], net->written_term[i],
+                       net->now);
+    }
+}
+
+/* Deliver messages (and persist) until nothing moves. */
+static void settle(struct net *net)
+{
+    for (int round = 0; round < 100; round++) {
+        size_t nq;
+        struct raft_msg q[QMAX];
+        struct raft_entry *qe[QMAX];
+
+        for (int i = 0; i < N; i++) {
+            if (!net->down[i]) {
+                collect(net, i);
+                persist(net, i);
+                collect(net, i);
+            }
+        }
+        if (net->nq == 0) {
+            return;
+        }
+        nq = net->nq;
+        for (size_t k = 0; k < nq; k++) {
+            q[k] = net->q[k];
+            qe[k] = net->qe[k];
+        }
+        net->nq = 0;
+        for (size_t k = 0; k < nq; k++) {
+            int to = (int)q[k].to - 1;
+            int from = (int)q[k].from - 1;
+
+            if (!net->down[to] && !net->down[from]) {
+                raft_step(net->n[to], &q[k], net->now);
+            }
+            free(qe[k]);
+        }
+    }
+}
+
+static void advance(struct net *net, uint64_t ms)
+{
+    uint64_t end = net->now + ms;
+
+    while (net->now < end) {
+        net->now += 5;
+        for (int i = 0; i < N; i++) {
+            if (!net->down[i]) {
+                raft_tick(net->n[i], net->now);
+            }
+        }
+        settle(net);
+    }
+}
+
+static struct raft_status st(struct raft *r)
+{
+    struct raft_status s;
+
+    raft_status(r, &s);
+    return s;
+}
+
+static void start(struct net *net)
+{
+    memset(net, 0, sizeof(*net));
+    for (int i = 0; i < N; i++) {
+        net->n[i] = mk((uint64_t)i + 1);
+    }
+    advance(net, 400);
+}
+
+static void stop(struct net *net)
+{
+    for (size_t k = 0; k < net->nq; k++) {
+        free(net->qe[k]);
+    }
+    for (int i = 0; i < N; i++) {
+        raft_free(net->n[i]);
+    }
+}
+
+static int propose(struct net *net, int i, const char *s, uint64_t *idx)
+{
+    return raft_propose(net->n[i], s, (uint32_t)strlen(s), net->now, idx);
+}
+
+TEST(new_leader_commits_a_noop_of_its_term)
+{
+    struct net net;
+
+    start(&net);
+    EXPECT_EQ(st(net.n[0]).role, RAFT_LEADER);
+    EXPECT_EQ(st(net.n[0]).commit_index, 1);
+    EXPECT_EQ(st(net.n[1]).last_log_index, 1);
+    EXPECT_EQ(st(net.n[1]).last_log_term, 1);
+    stop(&net);
+}
+
+TEST(proposal_is_sent_at_once_not_on_the_next_heartbeat)
+{
+    struct net net;
+    uint64_t idx;
+    struct raft_ready rd;
+    size_t appends = 0;
+
+    start(&net);
+    EXPECT_EQ(propose(&net, 0, "x", &idx), 0);
+    EXPECT_EQ(idx, 2);
+    raft_ready(net.n[0], &rd);
+    for (size_t k = 0; k < rd.n_msgs; k++) {
+        appends += rd.msgs[k].type == RAFT_MSG_APPEND &&
+                   rd.msgs[k].u.append.n_entries == 1;
+    }
+    EXPECT_EQ(appends, 2);
+    EXPECT_EQ(rd.n_entries, 1); /* and written locally in parallel */
+    stop(&net);
+}
+
+TEST(follower_acknowledges_only_after_its_write_is_durable)
+{
+    struct net net;
+    uint64_t idx;
+
+    start(&net);
+    net.hold_persist[1] = true;
+    net.hold_persist[2] = true;
+    propose(&net, 0, "x", &idx);
+    settle(&net);
+    EXPECT_EQ(st(net.n[1]).last_log_index, 2);
+    EXPECT_EQ(st(net.n[0]).commit_index, 1); /* nobody acknowledged */
+    net.hold_persist[1] = false;
+    settle(&net);
+    EXPECT_EQ(st(net.n[0]).commit_index, 2);
+    stop(&net);
+}
+
+TEST(leader_counts_itself_only_for_what_it_has_made_durable)
+{
+    struct net net;
+    uint64_t idx;
+
+    start(&net);
+    net.hold_persist[0] = true;
+    net.hold_persist[2] = true;
+    propose(&net, 0, "x", &idx);
+    settle(&net);
+    /* Only node 2 holds it durably: one of three is no majority. */
+    EXPECT_EQ(st(net.n[0]).commit_index, 1);
+    net.hold_persist[0] = false;
+    settle(&net);
+    EXPECT_EQ(st(net.n[0]).commit_index, 2);
+    stop(&net);
+}
+
+TEST(committed_entries_are_applied_in_order_exactly_once)
+{
+    struct net net;
+    uint64_t idx;
+
+    start(&net);
+    for (int k = 0; k < 50; k++) {
+        propose(&net, 0, "v", &idx);
+        if (k % 7 == 0) {
+            settle(&net);
+        }
+    }
+    advance(&net, 200); /* heartbeats carry the commit index */
+    for (int i = 0; i < N; i++) {
+        EXPECT_EQ(net.ap[i].n, 51);
+        for (size_t k = 0; k < net.ap[i].n; k++) {
+            EXPECT_EQ(net.ap[i].index[k], k + 1);
+        }
+    }
+    stop(&net);
+}
+
+TEST(old_term_entries_are_not_committed_by_counting_replicas)
+{
+    /* Figure 8 of the paper: a leader of term 3 finds an entry of term 2
+     * on a majority. It must not call it committed until an entry of term 3
+     * is on a majority too. */
+    struct raft_entry old[2] = {{.term = 1, .index = 1},
+                                {.term = 2, .index = 2}};
+    struct raft_hard_state hs = {3, 1};
+    struct raft_config cfg;
+    struct raft *r;
+    struct raft_msg ok = {
+        .type = RAFT_MSG_APPEND_RESULT, .from = 2, .to = 1, .term = 4};
+    struct raft_msg v = {
+        .type = RAFT_MSG_VOTE_RESULT, .from = 2, .to = 1, .term = 4};
+    struct raft_ready rd;
+
+    raft_config_defaults(&cfg);
+    cfg.id = 1;
+    cfg.n_nodes = 3;
+    cfg.ids[0] = 1;
+    cfg.ids[1] = 2;
+    cfg.ids[2] = 3;
+    cfg.prevote = false;
+    r = raft_new(&cfg, &hs, 0);
+    EXPECT_EQ(raft_restore_log(r, 0, 0, old, 2), 0);
+    raft_tick(r, raft_next_deadline(r)); /* candidate, term 4 */
+    v.u.vote_result.granted = true;
+    raft_step(r, &v, 300);
+    EXPECT_EQ(st(r).role, RAFT_LEADER);
+    raft_ready(r, &rd);
+    ok.u.append_result.success = true;
+    ok.u.append_result.match_index = 2; /* holds the term-2 entry only */
+    raft_step(r, &ok, 301);
+    EXPECT_EQ(st(r).commit_index, 0);
+    raft_persisted(r, 3, 4, 302); /* our no-op, durable */
+    EXPECT_EQ(st(r).commit_index, 0);
+    ok.u.append_result.match_index = 3;
+    raft_step(r, &ok, 303);
+    EXPECT_EQ(st(r).commit_index, 3);
+    raft_free(r);
+}
+
+TEST(follower_replaces_a_conflicting_suffix)
+{
+    struct raft_entry mine[3] = {{.term = 1, .index = 1},
+                                 {.term = 2, .index = 2},
+                                 {.term = 2, .index = 3}};
+    struct raft_entry theirs[2] = {{.term = 3, .index = 2},
+                                   {.term = 3, .index = 3}};
+    struct raft_hard_state hs = {3, 0};
+    struct raft_config cfg;
+    struct raft *r;
+    struct raft_msg m = {
+        .type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 3};
+    struct raft_ready rd;
+
+    raft_config_defaults(&cfg);
+    cfg.id = 2;
+    cfg.n_nodes = 3;
+    cfg.ids[0] = 1;
+    cfg.ids[1] = 2;
+    cfg.ids[2] = 3;
+    r = raft_new(&cfg, &hs, 0);
+    raft_restore_log(r, 0, 0, mine, 3);
+    m.u.append.prev_log_index = 1;
+    m.u.append.prev_log_term = 1;
+    m.u.append.entries = theirs;
+    m.u.append.n_entries = 2;
+    raft_step(r, &m, 1);
+    raft_ready(r, &rd);
+    EXPECT_EQ(rd.n_entries, 2);
+    EXPECT_EQ(rd.entries[0].index, 2); /* the driver truncates from here */
+    EXPECT_EQ(rd.entries[0].term, 3);
+    EXPECT_EQ(st(r).durable_index, 1);
+    EXPECT_EQ(rd.n_msgs, 0); /* no reply before the write is durable */
+    raft_persisted(r, 3, 3, 2);
+    raft_ready(r, &rd);
+    EXPECT_EQ(rd.n_msgs, 1);
+    EXPECT_TRUE(rd.msgs[0].u.append_result.success);
+    EXPECT_EQ(rd.msgs[0].u.append_result.match_index, 3);
+    raft_free(r);
+}
+
+TEST(rejection_hint_names_the_start_of_the_conflicting_term)
+{
+    struct raft_entry mine[4] = {{.term = 1, .index = 1},
+                                 {.term = 2, .index = 2},
+                                 {.term = 2, .index = 3},
+                                 {.term = 2, .index = 4}};
+    struct raft_hard_state hs = {3, 0};
+    struct raft_config cfg;
+    struct raft *r;
+    struct raft_msg m = {
+        .type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 3};
+    struct raft_ready rd;
+
+    raft_config_defaults(&cfg);
+    cfg.id = 2;
+    cfg.n_nodes = 3;
+    cfg.ids[0] = 1;
+    cfg.ids[1] = 2;
+    cfg.ids[2] = 3;
+    r = raft_new(&cfg, &hs, 0);
+    raft_restore_log(r, 0, 0, mine, 4);
+    m.u.append.prev_log_index = 4;
+    m.u.append.prev_log_term = 3;
+    raft_step(r, &m, 1);
+    raft_ready(r, &rd);
+    EXPECT_EQ(rd.n_msgs, 1);
+    EXPECT_TRUE(!rd.msgs[0].u.append_result.success);
+    EXPECT_EQ(rd.msgs[0].u.append_result.conflict_term, 2);
+    EXPECT_EQ(rd.msgs[0].u.append_result.conflict_index, 2);
+    raft_free(r);
+}
+
+TEST(leader_repairs_a_diverged_follower_in_few_round_trips)
+{
+    struct net net;
+    uint64_t idx;
+    int rounds = 0;
+
+    start(&net);
+    /* Node 3 is away while the leader appends 300 entries. */
+    net.down[2] = true;
+    for (int k = 0; k < 300; k++) {
+        propose(&net, 0, "abc", &idx);
+    }
+    settle(&net);
+    EXPECT_EQ(st(net.n[0]).commit_index, 301);
+    net.down[2] = false;
+    while (st(net.n[2]).last_log_index < 301 && rounds < 20) {
+        advance(&net, 50);
+        rounds++;
+    }
+    EXPECT_EQ(st(net.n[2]).last_log_index, 301);
+    EXPECT_TRUE(rounds <= 3);
+    stop(&net);
+}
+
+TEST(appends_are_bounded_in_entries_and_in_flight)
+{
+    struct net net;
+    uint64_t idx;
+    struct raft_ready rd;
+    size_t to2 = 0;
+
+    start(&net);
+    for (int k = 0; k < 5000; k++) {
+        propose(&net, 0, "abc", &idx);
+    }
+    raft_ready(net.n[0], &rd);
+    for (size_t k = 0; k < rd.n_msgs; k++) {
+        to2 += rd.msgs[k].type == RAFT_MSG_APPEND && rd.msgs[k].to == 2;
+    }
+    EXPECT_EQ(to2, 8); /* the window, then the rest waits for replies */
+    /* What waited goes in batches as the window opens, none too large. */
+    max_batch_seen = 0;
+    net.hold_persist[0] = false;
+    for (int k = 0; k < 8; k++) {
+        propose(&net, 0, "abc", &idx);
+    }
+    advance(&net, 200);
+    EXPECT_EQ(st(net.n[1]).last_log_index, 5009);
+    EXPECT_EQ(max_batch_seen, 1024);
+    stop(&net);
+}
+
+TEST(read_index_waits_for_a_heartbeat_round_from_a_majority)
+{
+    struct net net;
+    struct raft_ready rd;
+
+    start(&net);
+    EXPECT_EQ(raft_read_index(net.n[1], 1, net.now), -1); /* follower */
+    EXPECT_EQ(raft_read_index(net.n[0], 42, net.now), 0);
+    raft_ready(net.n[0], &rd);
+    EXPECT_EQ(rd.n_reads, 0);
+    /* The round's heartbeats were in that batch; deliver them. */
+    net.nq = 0;
+    for (size_t k = 0; k < rd.n_msgs; k++) {
+        net.q[net.nq] = rd.msgs[k];
+        net.qe[net.nq++] = NULL;
+    }
+    {
+        size_t nq = net.nq;
+        struct raft_msg q[16];
+
+        for (size_t k = 0; k < nq; k++) {
+            q[k] = net.q[k];
+        }
+        net.nq = 0;
+        for (size_t k = 0; k < nq; k++) {
+            raft_step(net.n[q[k].to - 1], &q[k], net.now);
+        }
+    }
+    collect(&net, 1); /* node 2's answer */
+    for (size_t k = 0; k < net.nq; k++) {
+        raft_step(net.n[0], &net.q[k], net.now);
+        free(net.qe[k]);
+    }
+    net.nq = 0;
+    raft_ready(net.n[0], &rd);
+    EXPECT_EQ(rd.n_reads, 1);
+    EXPECT_EQ(rd.reads[0].ctx, 42);
+    EXPECT_EQ(rd.reads[0].index, 1);
+    stop(&net);
+}
+
+TEST(read_index_is_not_confirmed_without_a_majority)
+{
+    struct net net;
+    struct raft_ready rd;
+
+    start(&net);
+    net.down[1] = true;
+    net.down[2] = true;
+    EXPECT_EQ(raft_read_index(net.n[0], 5, net.now), 0);
+    advance(&net, 100);
+    raft_ready(net.n[0], &rd);
+    EXPECT_EQ(rd.n_reads, 0);
+    stop(&net);
+}
+
+TEST(proposals_are_refused_by_followers_and_during_transfer)
+{
+    struct net net;
+    uint64_t idx;
+
+    start(&net);
+    EXPECT_EQ(propose(&net, 1, "x", &idx), -1);
+    EXPECT_EQ(raft_transfer(net.n[0], 2, net.now), 0);
+    EXPECT_EQ(propose(&net, 0, "x", &idx), -1);
+    settle(&net);
+    EXPECT_EQ(st(net.n[1]).role, RAFT_LEADER);
+    EXPECT_EQ(propose(&net, 1, "x", &idx), 0);
+    stop(&net);
+}
+
+TEST(transfer_target_is_caught_up_before_timeout_now)
+{
+    struct net net;
+    uint64_t idx;
+
+    start(&net);
+    net.down[1] = true;
+    for (int k = 0; k < 10; k++) {
+        propose(&net, 0, "x", &idx);
+    }
+    settle(&net);
+    net.down[1] = false;
+    EXPECT_EQ(raft_transfer(net.n[0], 2, net.now), 0);
+    advance(&net, 100);
+    EXPECT_EQ(st(net.n[1]).role, RAFT_LEADER);
+    EXPECT_TRUE(st(net.n[1]).last_log_index >= 11);
+    stop(&net);
+}
+
+TEST(compaction_keeps_trailing_entries_and_the_log_position)
+{
+    struct net net;
+    uint64_t idx;
+
+    start(&net);
+    for (int k = 0; k < 100; k++) {
+        propose(&net, 0, "x", &idx);
+    }
+    advance(&net, 100);
+    raft_compact(net.n[0], 90, 10);
+    EXPECT_EQ(st(net.n[0]).last_log_index, 101);
+    propose(&net, 0, "y", &idx);
+    advance(&net, 100);
+    EXPECT_EQ(st(net.n[1]).last_log_index, 102);
+    EXPECT_EQ(st(net.n[1]).commit_index, 102);
+    stop(&net);
+}
+
+int main(void)
+{
+    RUN(new_leader_commits_a_noop_of_its_term);
+    RUN(proposal_is_sent_at_once_not_on_the_next_heartbeat);
+    RUN(follower_acknowledges_only_after_its_write_is_durable);
+    RUN(leader_counts_itself_only_for_what_it_has_made_durable);
+    RUN(committed_entries_are_applied_in_order_exactly_once);
+    RUN(old_term_entries_are_not_committed_by_counting_replicas);
+    RUN(follower_replaces_a_conflicting_suffix);
+    RUN(rejection_hint_names_the_start_of_the_conflicting_term);
+    RUN(leader_repairs_a_diverged_follower_in_few_round_trips);
+    RUN(appends_are_bounded_in_entries_and_in_flight);
+    RUN(read_index_waits_for_a_heartbeat_round_from_a_majority);
+    RUN(read_index_is_not_confirmed_without_a_majority);
+    RUN(proposals_are_refused_by_followers_and_during_transfer);
+    RUN(transfer_target_is_caught_up_before_timeout_now);
+    RUN(compaction_keeps_trailing_entries_and_the_log_position);
+    DONE();
+}
