@@ -47,7 +47,7 @@ SEED0   ?= 1000
 all: varde
 
 varde: $(BUILD)/varde
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/varde: $(call obj,$(BUILD),$(MAIN_SRC)) $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)

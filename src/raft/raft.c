@@ -56,6 +56,10 @@ const char *raft_msg_type_name(enum raft_msg_type type)
         return "append_result";
     case RAFT_MSG_TIMEOUT_NOW:
         return "timeout_now";
+    case RAFT_MSG_SNAPSHOT:
+        return "snapshot";
+    case RAFT_MSG_SNAPSHOT_RESULT:
+        return "snapshot_result";
     case RAFT_MSG_NONE:
         break;
     }
@@ -471,6 +475,12 @@ int raft_step(struct raft *r, const struct raft_msg *m, uint64_t now)
     case RAFT_MSG_TIMEOUT_NOW:
         raft_on_timeout_now(r, m);
         return 0;
+    case RAFT_MSG_SNAPSHOT:
+        raft_on_snapshot(r, m);
+        return 0;
+    case RAFT_MSG_SNAPSHOT_RESULT:
+        raft_on_snapshot_result(r, m);
+        return 0;
     case RAFT_MSG_NONE:
         break;
     }
@@ -517,6 +527,12 @@ bool raft_ready(struct raft *r, struct raft_ready *out)
         r->hard_state_dirty = false;
     }
     raft_start_read_round(r);
+    if (r->snapshot_installed) {
+        out->snapshot_installed = true;
+        out->snapshot.last_index = r->snap_index;
+        out->snapshot.last_term = r->snap_term;
+        r->snapshot_installed = false;
+    }
 
     last = raft_log_last_index(&r->log);
     if (r->unstable_from <= last && r->unstable_from > r->log.base_index) {
@@ -542,7 +558,7 @@ bool raft_ready(struct raft *r, struct raft_ready *out)
     out->msgs = r->out;
     r->out_handed = true;
     return out->hard_state_changed || out->n_msgs > 0 || out->n_entries > 0 ||
-           out->n_committed > 0 || out->n_reads > 0;
+           out->snapshot_installed || out->n_committed > 0 || out->n_reads > 0;
 }
 
 void raft_status(const struct raft *r, struct raft_status *out)
@@ -577,6 +593,8 @@ int raft_restore_log(struct raft *r, uint64_t base_index, uint64_t base_term,
      * again as the cluster tells us what is committed. */
     r->commit_index = base_index;
     r->applied_index = base_index;
+    r->snap_index = base_index;
+    r->snap_term = base_term;
     return 0;
 }
 
@@ -585,6 +603,11 @@ void raft_compact(struct raft *r, uint64_t index, uint64_t keep)
     if (index > r->applied_index) {
         index = r->applied_index;
     }
+    if (index <= r->snap_index) {
+        return;
+    }
+    r->snap_term = raft_log_term_at(&r->log, index);
+    r->snap_index = index;
     if (index <= keep) {
         return;
     }

@@ -61,11 +61,14 @@ struct raft_entry {
 
 enum raft_msg_type {
     RAFT_MSG_NONE = 0,
-    RAFT_MSG_VOTE,          /* RequestVote, or a pre-vote when prevote set */
-    RAFT_MSG_VOTE_RESULT,   /* reply to RAFT_MSG_VOTE */
-    RAFT_MSG_APPEND,        /* AppendEntries: entries or a heartbeat */
-    RAFT_MSG_APPEND_RESULT, /* reply to RAFT_MSG_APPEND */
-    RAFT_MSG_TIMEOUT_NOW,   /* "start an election now" (leader transfer) */
+    RAFT_MSG_VOTE,            /* RequestVote, or a pre-vote when prevote set */
+    RAFT_MSG_VOTE_RESULT,     /* reply to RAFT_MSG_VOTE */
+    RAFT_MSG_APPEND,          /* AppendEntries: entries or a heartbeat */
+    RAFT_MSG_APPEND_RESULT,   /* reply to RAFT_MSG_APPEND */
+    RAFT_MSG_TIMEOUT_NOW,     /* "start an election now" (leader transfer) */
+    RAFT_MSG_SNAPSHOT,        /* leader: "install my snapshot"; follower:
+                                 "I have received it whole" (see below) */
+    RAFT_MSG_SNAPSHOT_RESULT, /* reply to RAFT_MSG_SNAPSHOT */
 };
 
 struct raft_vote {
@@ -103,6 +106,19 @@ struct raft_append_result {
     uint64_t seq; /* echoes the request's seq */
 };
 
+/* InstallSnapshot. The core only names the snapshot; its bytes travel
+ * between the drivers. From the leader's core, RAFT_MSG_SNAPSHOT asks the
+ * driver to send the peer the snapshot that covers LAST_INDEX (the one
+ * raft_compact was told about), in chunks. The receiving driver writes the
+ * chunks durably and, once it has them all, steps a RAFT_MSG_SNAPSHOT with
+ * the same fields into its core. The core's RAFT_MSG_SNAPSHOT_RESULT (an
+ * append_result: success and match_index) goes back to the leader, whose
+ * driver steps it into the leader's core. */
+struct raft_snapshot_ref {
+    uint64_t last_index;
+    uint64_t last_term;
+};
+
 struct raft_msg {
     enum raft_msg_type type;
     uint64_t from;
@@ -116,7 +132,8 @@ struct raft_msg {
         struct raft_vote vote;
         struct raft_vote_result vote_result;
         struct raft_append append;
-        struct raft_append_result append_result;
+        struct raft_append_result append_result; /* also SNAPSHOT_RESULT */
+        struct raft_snapshot_ref snapshot;
     } u;
 };
 
@@ -162,6 +179,12 @@ struct raft_ready {
     /* Committed entries, durable here, to apply in order, exactly once. */
     size_t n_committed;
     const struct raft_entry *committed;
+    /* A snapshot received from the leader was accepted: the driver loads
+     * the state machine from it and drops its whole log (the core has
+     * dropped its own; what follows the snapshot arrives again), BEFORE it
+     * sends the messages of this batch. */
+    bool snapshot_installed;
+    struct raft_snapshot_ref snapshot;
     /* Reads confirmed by a round of heartbeats. */
     size_t n_reads;
     const struct raft_read *reads;
@@ -234,9 +257,10 @@ int raft_read_index(struct raft *r, uint64_t ctx, uint64_t now);
  * by the transport). The leader stops streaming to it and probes instead. */
 void raft_report_unreachable(struct raft *r, uint64_t id, uint64_t now);
 
-/* The state machine has been snapshotted at INDEX (<= applied). The core
- * forgets the log up to INDEX - KEEP (KEEP entries stay for followers that
- * are a little behind). */
+/* The state machine has been snapshotted, durably, at INDEX (<= applied).
+ * The core forgets the log up to INDEX - KEEP (KEEP entries stay for
+ * followers that are a little behind), and offers this snapshot to any
+ * follower that needs entries it no longer holds. */
 void raft_compact(struct raft *r, uint64_t index, uint64_t keep);
 
 /* The time has advanced to NOW: fire whatever timers are due. */

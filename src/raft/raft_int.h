@@ -18,9 +18,11 @@ struct raft_peer {
     uint64_t infl[RAFT_MAX_INFLIGHT];
     uint32_t infl_start;
     uint32_t infl_count;
-    bool probing;       /* match point unknown: one request at a time */
-    bool probe_sent;    /* probing: a request with entries awaits its answer */
-    uint64_t acked_seq; /* highest read-index round it answered */
+    bool probing;      /* match point unknown: one request at a time */
+    bool probe_sent;   /* probing: a request with entries awaits its answer */
+    bool snapshotting; /* a snapshot is on its way to it */
+    uint64_t snapshot_at; /* when it was asked for */
+    uint64_t acked_seq;   /* highest read-index round it answered */
 };
 
 /* A follower's success reply held back until its entries are durable. */
@@ -59,6 +61,9 @@ struct raft {
     uint64_t applied_index; /* handed to the driver to apply */
     uint64_t durable_index; /* the driver says: durable up to here */
     uint64_t unstable_from; /* first index not yet handed out to write */
+    uint64_t snap_index;    /* the latest snapshot the driver holds */
+    uint64_t snap_term;
+    bool snapshot_installed; /* follower: to report in the next ready */
 
     struct raft_pending_ack acks[RAFT_MAX_PENDING_ACKS];
     size_t n_acks;
@@ -134,5 +139,7 @@ void raft_confirm_reads(struct raft *r);
 void raft_on_append(struct raft *r, const struct raft_msg *m);
 void raft_on_append_result(struct raft *r, const struct raft_msg *m);
 uint64_t raft_quorum_contact(const struct raft *r);
+void raft_on_snapshot(struct raft *r, const struct raft_msg *m);
+void raft_on_snapshot_result(struct raft *r, const struct raft_msg *m);
 
 #endif

@@ -74,6 +74,26 @@ static struct raft_msg *new_append(struct raft *r, struct raft_peer *p,
     return m;
 }
 
+/* The entries P needs are compacted away: ask the driver to send it the
+ * latest snapshot. */
+static void send_snapshot(struct raft *r, struct raft_peer *p)
+{
+    struct raft_msg *m = raft_send(r, RAFT_MSG_SNAPSHOT, p->id);
+
+    if (m == NULL) {
+        return;
+    }
+    raft_trace(r,
+               "%llu needs entry %llu, compacted away -> send snapshot "
+               "at %llu",
+               (unsigned long long)p->id, (unsigned long long)p->next_index,
+               (unsigned long long)r->snap_index);
+    m->u.snapshot.last_index = r->snap_index;
+    m->u.snapshot.last_term = r->snap_term;
+    p->snapshotting = true;
+    p->snapshot_at = r->now;
+}
+
 /* Send P the entries from its next index (possibly none: a probe). */
 static void send_entries(struct raft *r, struct raft_peer *p)
 {
@@ -81,9 +101,13 @@ static void send_entries(struct raft *r, struct raft_peer *p)
     struct raft_msg *m;
     size_t n;
 
-    if (prev < r->log.base_index) {
-        /* The entries it needs were compacted into a snapshot; it must
-         * get a snapshot, which the driver sends (raft_ready docs). */
+    if (p->snapshotting) {
+        return;
+    }
+    if (prev < r->log.base_index || raft_log_get(&r->log, prev + 1) == NULL) {
+        if (prev < r->log.base_index) {
+            send_snapshot(r, p);
+        }
         return;
     }
     n = batch_size(r, p);
@@ -128,8 +152,14 @@ static void free_inflight(struct raft_peer *p, uint64_t match, uint32_t max)
 /* An empty AppendEntries at the point known to match. */
 static void send_heartbeat(struct raft *r, struct raft_peer *p)
 {
-    if (p->next_index - 1 < r->log.base_index) {
-        return; /* needs a snapshot, see send_entries */
+    if (p->snapshotting || p->next_index - 1 < r->log.base_index) {
+        /* Keep its timer quiet while the snapshot travels; it may not hold
+         * our base entry, and its rejection is ignored meanwhile. */
+        new_append(r, p, r->log.base_index);
+        if (!p->snapshotting) {
+            send_snapshot(r, p);
+        }
+        return;
     }
     if (p->probing) {
         if (!p->probe_sent) {
@@ -181,6 +211,11 @@ void raft_broadcast_append(struct raft *r)
             r->now >= p->last_heard + r->cfg.election_min_ms) {
             raft_peer_reset(r, p);
         }
+        /* A snapshot that never arrived is offered again. */
+        if (p->snapshotting &&
+            r->now >= p->snapshot_at + 20 * r->cfg.election_max_ms) {
+            raft_peer_reset(r, p);
+        }
         send_heartbeat(r, p);
     }
     raft_replicate(r);
@@ -190,6 +225,7 @@ void raft_peer_reset(struct raft *r, struct raft_peer *p)
 {
     p->probing = true;
     p->probe_sent = false;
+    p->snapshotting = false;
     p->infl_count = 0;
     p->next_index = p->match_index + 1;
     (void)r;
@@ -446,7 +482,9 @@ void raft_on_append_result(struct raft *r, const struct raft_msg *m)
         raft_confirm_reads(r);
     }
     if (!res->success) {
-        on_rejected(r, p, res);
+        if (!p->snapshotting) {
+            on_rejected(r, p, res);
+        }
         return;
     }
     p->probe_sent = false;
@@ -588,4 +626,69 @@ uint64_t raft_quorum_contact(const struct raft *r)
         }
     }
     return t[r->quorum - 1];
+}
+
+void raft_on_snapshot(struct raft *r, const struct raft_msg *m)
+{
+    const struct raft_snapshot_ref *s = &m->u.snapshot;
+    struct raft_msg *res;
+
+    if (m->term < r->term) {
+        res = raft_send(r, RAFT_MSG_SNAPSHOT_RESULT, m->from);
+        if (res != NULL) {
+            res->rpc_id = m->rpc_id;
+        }
+        return;
+    }
+    raft_become_follower(r, m->term, m->from);
+    r->leader_contact = r->now;
+    raft_reset_election_timer(r);
+    res = raft_send(r, RAFT_MSG_SNAPSHOT_RESULT, m->from);
+    if (res == NULL) {
+        return;
+    }
+    res->rpc_id = m->rpc_id;
+    res->u.append_result.success = true;
+    if (s->last_index <= r->commit_index) {
+        /* We already hold all of it, committed. */
+        res->u.append_result.match_index = r->commit_index;
+        return;
+    }
+    raft_trace(r, "snapshot at %llu/%llu from %llu -> install, drop log",
+               (unsigned long long)s->last_term,
+               (unsigned long long)s->last_index, (unsigned long long)m->from);
+    raft_log_reset(&r->log, s->last_index, s->last_term);
+    r->commit_index = s->last_index;
+    r->applied_index = s->last_index;
+    r->durable_index = s->last_index;
+    r->unstable_from = s->last_index + 1;
+    r->snap_index = s->last_index;
+    r->snap_term = s->last_term;
+    r->snapshot_installed = true;
+    r->n_acks = 0;
+    res->u.append_result.match_index = s->last_index;
+}
+
+void raft_on_snapshot_result(struct raft *r, const struct raft_msg *m)
+{
+    struct raft_peer *p = &r->peers[raft_peer_pos(r, m->from)];
+
+    if (m->term > r->term) {
+        raft_become_follower(r, m->term, 0);
+        return;
+    }
+    if (r->role != RAFT_LEADER || m->term != r->term) {
+        return;
+    }
+    p->last_heard = r->now;
+    raft_peer_reset(r, p);
+    if (m->u.append_result.success &&
+        m->u.append_result.match_index > p->match_index) {
+        p->match_index = m->u.append_result.match_index;
+        p->next_index = p->match_index + 1;
+        raft_maybe_commit(r);
+    }
+    raft_trace(r, "%llu installed the snapshot -> resume at %llu",
+               (unsigned long long)p->id, (unsigned long long)p->next_index);
+    raft_replicate(r);
 }

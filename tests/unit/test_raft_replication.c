@@ -542,6 +542,62 @@ TEST(compaction_keeps_trailing_entries_and_the_log_position)
     stop(&net);
 }
 
+TEST(follower_behind_the_compaction_point_gets_the_snapshot)
+{
+    struct net net;
+    uint64_t idx;
+    struct raft_ready rd;
+    struct raft_msg snap = {0};
+    bool asked = false;
+
+    start(&net);
+    net.down[2] = true;
+    for (int k = 0; k < 100; k++) {
+        propose(&net, 0, "x", &idx);
+    }
+    advance(&net, 100);
+    raft_compact(net.n[0], 100, 10); /* node 3 needs entry 2: gone */
+    net.down[2] = false;
+    /* Run the leader by hand until it asks its driver for a snapshot. */
+    for (int t = 0; t < 20 && !asked; t++) {
+        net.now += 50;
+        raft_tick(net.n[0], net.now);
+        raft_ready(net.n[0], &rd);
+        for (size_t k = 0; k < rd.n_msgs; k++) {
+            if (rd.msgs[k].type == RAFT_MSG_SNAPSHOT && rd.msgs[k].to == 3) {
+                snap = rd.msgs[k];
+                asked = true;
+            }
+        }
+        for (size_t k = 0; k < rd.n_msgs && !asked; k++) {
+            const struct raft_msg *m = &rd.msgs[k];
+
+            if (m->to == 3) {
+                raft_step(net.n[2], m, net.now);
+                raft_ready(net.n[2], &rd); /* node 3's replies */
+                for (size_t j = 0; j < rd.n_msgs; j++) {
+                    raft_step(net.n[0], &rd.msgs[j], net.now);
+                }
+                break;
+            }
+        }
+    }
+    EXPECT_TRUE(asked);
+    EXPECT_EQ(snap.u.snapshot.last_index, 100);
+    /* The drivers moved the bytes; node 3's driver steps it in. */
+    raft_step(net.n[2], &snap, net.now);
+    raft_ready(net.n[2], &rd);
+    EXPECT_TRUE(rd.snapshot_installed);
+    EXPECT_EQ(rd.snapshot.last_index, 100);
+    EXPECT_EQ(rd.n_msgs, 1);
+    EXPECT_EQ(rd.msgs[0].type, RAFT_MSG_SNAPSHOT_RESULT);
+    raft_step(net.n[0], &rd.msgs[0], net.now);
+    advance(&net, 200);
+    EXPECT_EQ(st(net.n[2]).last_log_index, 101);
+    EXPECT_EQ(st(net.n[2]).commit_index, 101);
+    stop(&net);
+}
+
 int main(void)
 {
     RUN(new_leader_commits_a_noop_of_its_term);
@@ -559,5 +615,6 @@ int main(void)
     RUN(proposals_are_refused_by_followers_and_during_transfer);
     RUN(transfer_target_is_caught_up_before_timeout_now);
     RUN(compaction_keeps_trailing_entries_and_the_log_position);
+    RUN(follower_behind_the_compaction_point_gets_the_snapshot);
     DONE();
 }
