@@ -980,6 +980,101 @@ TEST(wal_failed_truncate_is_reported)
     wal_close(w);
 }
 
+/* The workload of wal_any_failure_keeps_durable_entries: appends across
+ * rotations, a suffix cut with new terms, a prefix cut. Records in TERMS
+ * the term each index was last appended with, and in *DURABLE the last
+ * index a call reported durable. Stops at the first error; returns it. */
+static int failure_workload(struct wal *w, uint64_t *terms, uint64_t *durable)
+{
+    char err[512];
+    uint64_t d;
+    int rc = 0;
+
+    for (uint64_t i = 1; i <= 150 && rc == 0; i += 5) {
+        rc = append_range(w, i, i + 4, 0, 5);
+        for (uint64_t j = i; j < i + 5; j++) {
+            terms[j] = term_of(j);
+        }
+        if (rc == 0 && i % 10 == 6) {
+            rc = wal_sync(w, &d, err, sizeof(err));
+            *durable = rc == 0 ? d : *durable;
+        }
+    }
+    /* Entries the caller asks to drop are no longer promised, even if the
+     * cut fails halfway (a prefix of the old log stays). */
+    if (rc == 0) {
+        *durable = *durable < 119 ? *durable : 119;
+        rc = wal_truncate_suffix(w, 120, err, sizeof(err));
+    }
+    if (rc == 0) {
+        rc = append_range(w, 120, 170, 9, 6);
+        for (uint64_t j = 120; j <= 170; j++) {
+            terms[j] = 9;
+        }
+    }
+    if (rc == 0) {
+        rc = wal_truncate_prefix(w, 60, err, sizeof(err));
+    }
+    if (rc == 0 && (rc = wal_sync(w, &d, err, sizeof(err))) == 0) {
+        *durable = d;
+    }
+    return rc;
+}
+
+/* Fail the Nth write, fsync, ftruncate or rename of a workload, for every
+ * N until the workload gets through: the failure is reported, and after a
+ * reopen every entry reported durable is there with the term it was
+ * reported with. */
+TEST(wal_any_failure_keeps_durable_entries)
+{
+    static const enum sio_op ops[] = {SIO_WRITE, SIO_FSYNC, SIO_FTRUNCATE,
+                                      SIO_RENAME};
+
+    for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+        int finished = 0;
+
+        for (unsigned nth = 1; nth <= 400 && !finished; nth++) {
+            const char *dir = fresh_dir();
+            uint64_t terms[200] = {0}, durable = 0;
+            struct wal_entries got;
+            struct wal *w;
+            char err[512];
+            int rc;
+
+            EXPECT_EQ(open_wal(dir, 4096, &w, &got, err, sizeof(err)), 0);
+            sio_fault_set(ops[k], nth, 1, EIO);
+            rc = failure_workload(w, terms, &durable);
+            finished = sio_calls(ops[k]) < nth;
+            EXPECT_TRUE(finished ? rc == 0 : rc != 0);
+            sio_fault_clear();
+            wal_close(w);
+
+            EXPECT_EQ(open_wal(dir, 4096, &w, &got, err, sizeof(err)), 0);
+            if (got.last_index < durable) {
+                HARNESS_FAIL("op %zu nth %u: last %llu < durable %llu", k, nth,
+                             (unsigned long long)got.last_index,
+                             (unsigned long long)durable);
+                return;
+            }
+            for (uint64_t i = got.first_index; i <= durable; i++) {
+                const struct raft_entry *e = &got.entries[i - got.first_index];
+
+                if (e->term != terms[i] || e->len != payload_len(i)) {
+                    HARNESS_FAIL("op %zu nth %u: entry %llu has term %llu, "
+                                 "durable with %llu",
+                                 k, nth, (unsigned long long)i,
+                                 (unsigned long long)e->term,
+                                 (unsigned long long)terms[i]);
+                    return;
+                }
+            }
+            wal_entries_free(&got);
+            wal_close(w);
+        }
+        EXPECT_TRUE(finished);
+    }
+}
+
 int main(void)
 {
     snprintf(test_root, sizeof(test_root), "/tmp/varde-test-wal-XXXXXX");
@@ -1014,6 +1109,7 @@ int main(void)
     RUN(wal_failed_fdatasync_is_not_acknowledged);
     RUN(wal_failure_during_rotation_is_reported);
     RUN(wal_failed_truncate_is_reported);
+    RUN(wal_any_failure_keeps_durable_entries);
     sio_fault_clear();
     remove_tree(test_root);
     DONE();
