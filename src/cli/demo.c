@@ -40,7 +40,7 @@
 #define DEMO_STEP_MS 5000   /* each later step of the tour */
 #define DEMO_EXIT_MS 5000   /* a node asked to stop has exited */
 #define DEMO_GRACE_MS 3000  /* SIGTERM to SIGKILL when we stop them all */
-#define DEMO_POLL_MS 10     /* between two rounds of /v1/status */
+#define DEMO_POLL_MS 5      /* between two rounds of /v1/status */
 #define DEMO_ASK_MS 250     /* one /v1/status */
 
 static const char demo_usage[] =
@@ -536,6 +536,9 @@ static int demo_tour(struct demo *d)
     uint64_t first = d->leader;
 
     demo_explain_first_leader(d);
+    printf("Each time below runs from our signal to the first round of "
+           "/v1/status (one\nevery %d ms) that sees the change.\n\n",
+           DEMO_POLL_MS);
     if (demo_crash_leader(d) < 0 || demo_restart_old_leader(d, first) < 0 ||
         demo_handover(d) < 0) {
         return -1;
@@ -546,18 +549,21 @@ static int demo_tour(struct demo *d)
 static void demo_explore_help(const struct demo *d)
 {
     const char *self = program_invocation_name;
+    int lead_port = d->base_port + (int)d->leader - 1;
+    pid_t lead_pid = d->nodes[d->leader - 1].pid;
 
     printf("The cluster keeps running. From another terminal:\n"
            "  VARDE_ADDR=127.0.0.1:%d %s status\n"
            "  curl -s http://127.0.0.1:%d/v1/status\n"
            "  curl -s -X POST 'http://127.0.0.1:%d/v1/leader/transfer?to=%d'\n"
-           "  kill -STOP PID, kill -CONT PID, kill -9 PID; nodes:",
-           d->base_port + 1, self, d->base_port, d->base_port,
-           d->leader == 3 ? 2 : 3);
+           "  kill -STOP %d; sleep 1; kill -CONT %d    (pause the leader)\n",
+           d->base_port + 1, self, lead_port, lead_port, d->leader == 3 ? 2 : 3,
+           (int)lead_pid, (int)lead_pid);
+    printf("Node pids:");
     for (int i = 0; i < DEMO_NODES; i++) {
-        printf(" %d=pid %d", i + 1, (int)d->nodes[i].pid);
+        printf(" %d=%d", i + 1, (int)d->nodes[i].pid);
     }
-    printf("\nLogs: %s/N.log. Press Ctrl-C to stop the cluster.\n", d->dir);
+    printf("; logs in %s/N.log.\nPress Ctrl-C to stop the cluster.\n", d->dir);
     fflush(stdout);
 }
 
@@ -647,10 +653,10 @@ int demo_main(int argc, char **argv)
     }
     fflush(stdout);
     localnode_stop_all(d->nodes, DEMO_NODES, DEMO_GRACE_MS);
-    if (rc == 0) {
-        demo_remove_dir(d);
-    } else if (d->dir[0] != '\0' && d->nodes[0].log[0] != '\0') {
+    if (rc == 1 && d->dir_is_ours) { /* a step failed: keep the logs */
         fprintf(stderr, "varde demo: logs kept in %s\n", d->dir);
+    } else {
+        demo_remove_dir(d);
     }
     free(d);
     return rc;
