@@ -1,0 +1,321 @@
+/* peer.c - one peer's HTTP client: send, bound, time out, decode, report.
+ *
+ * Each request carries a small context (which client, which type) that
+ * lives on the client's in-flight list until libevent calls back, so the
+ * in-flight count is the list's length and peer_client_free() can reclaim
+ * the contexts of requests libevent frees without calling back.
+ *
+ * How libevent 2.1 ends an outgoing request, and what we make of it:
+ *   reply read             callback with the request, status set
+ *   timeout, reset, EOF    error callback, then callback with NULL
+ *   connect refused        callback with the request, status 0
+ * Anything but a 200 with a valid result of the right type marks the peer
+ * down; a valid result marks it up. Only a change of state is logged.
+ */
+#include "transport/peer.h"
+
+#include "transport/http.h"
+#include "util/log.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define PEER_MAX_HEADERS 8192
+
+struct peer_call {
+    struct peer_call *next, *prev;
+    struct peer_client *pc;
+    enum raft_msg_type type; /* the request's */
+    bool entries;            /* it carried log entries */
+    enum evhttp_request_error error;
+    bool failed; /* the error callback ran */
+};
+
+struct peer_client {
+    struct peer_options opt;
+    struct evhttp_connection *conn;
+    struct peer_call calls; /* sentinel of the in-flight list */
+    unsigned in_flight;
+    uint64_t dropped;
+    enum peer_state state;
+    bool closing;
+    bool in_send;     /* inside peer_client_send(): no callbacks */
+    bool send_failed; /* ... and the request failed there and then */
+};
+
+static const char *peer_error_name(enum evhttp_request_error e)
+{
+    switch (e) {
+    case EVREQ_HTTP_TIMEOUT:
+        return "timed out";
+    case EVREQ_HTTP_EOF:
+        return "connection closed";
+    case EVREQ_HTTP_INVALID_HEADER:
+        return "bad reply header";
+    case EVREQ_HTTP_BUFFER_ERROR:
+        return "connection error";
+    case EVREQ_HTTP_REQUEST_CANCEL:
+        return "cancelled";
+    case EVREQ_HTTP_DATA_TOO_LONG:
+        return "reply too long";
+    }
+    return "failed";
+}
+
+/* Move to STATE; log when the state changes, with WHY when it is down. */
+static void peer_set_state(struct peer_client *pc, enum peer_state state,
+                           const char *why)
+{
+    if (state == pc->state) {
+        return;
+    }
+    if (state == PEER_UP) {
+        log_info("peer", "node %llu at %s answers -> reachable",
+                 (unsigned long long)pc->opt.id, pc->opt.addr.text);
+    } else {
+        log_warn("peer", "node %llu at %s: %s -> unreachable, retrying quietly",
+                 (unsigned long long)pc->opt.id, pc->opt.addr.text, why);
+    }
+    pc->state = state;
+}
+
+static void peer_call_unlink(struct peer_call *call)
+{
+    call->prev->next = call->next;
+    call->next->prev = call->prev;
+    call->pc->in_flight--;
+}
+
+/* A 200 reply to a VOTE or APPEND: decode it and hand it over. */
+static void peer_take_result(struct peer_client *pc, enum raft_msg_type type,
+                             struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = (const char *)evbuffer_pullup(in, -1);
+    struct raft_msg m;
+    char err[200], why[256];
+
+    if (codec_decode(codec_result_type(type), body ? body : "", len,
+                     pc->opt.nodes, &m, err, sizeof(err)) < 0) {
+        snprintf(why, sizeof(why), "bad reply to %s: %s", codec_path(type),
+                 err);
+        peer_set_state(pc, PEER_DOWN, why);
+        return;
+    }
+    if (m.from != pc->opt.id) {
+        snprintf(why, sizeof(why), "reply to %s comes from node %llu",
+                 codec_path(type), (unsigned long long)m.from);
+        peer_set_state(pc, PEER_DOWN, why);
+        return;
+    }
+    peer_set_state(pc, PEER_UP, NULL);
+    pc->opt.cb(pc->opt.cb_arg, &m);
+}
+
+/* A reply that is not a 200: note the peer's {"error"} in the log line. */
+static void peer_take_refusal(struct peer_client *pc, enum raft_msg_type type,
+                              struct evhttp_request *req, int status)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = (const char *)evbuffer_pullup(in, -1);
+    char why[320];
+
+    snprintf(why, sizeof(why), "%s answered %d %.*s", codec_path(type), status,
+             (int)(len > 200 ? 200 : len), body ? body : "");
+    http_printable(why);
+    peer_set_state(pc, PEER_DOWN, why);
+}
+
+static void peer_done_cb(struct evhttp_request *req, void *arg)
+{
+    struct peer_call *call = arg;
+    struct peer_client *pc = call->pc;
+    enum raft_msg_type type = call->type;
+    bool entries = call->entries;
+    int status = req ? evhttp_request_get_response_code(req) : 0;
+
+    peer_call_unlink(call);
+    if (pc->closing) {
+        free(call);
+        return;
+    }
+    if (pc->in_send && status == 0) {
+        /* libevent failed the connect inside evhttp_make_request(). */
+        pc->send_failed = true;
+        peer_set_state(pc, PEER_DOWN, "cannot connect");
+        free(call);
+        return;
+    }
+    if (status == 0) {
+        peer_set_state(pc, PEER_DOWN,
+                       call->failed ? peer_error_name(call->error)
+                                    : "cannot connect");
+    } else if (status != 200) {
+        peer_take_refusal(pc, type, req, status);
+    } else if (codec_result_type(type) == RAFT_MSG_NONE) {
+        peer_set_state(pc, PEER_UP, NULL);
+    } else {
+        peer_take_result(pc, type, req);
+    }
+    free(call);
+    if (pc->state != PEER_UP && entries && pc->opt.fail_cb != NULL) {
+        pc->opt.fail_cb(pc->opt.cb_arg, pc->opt.id);
+    }
+}
+
+static void peer_error_cb(enum evhttp_request_error error, void *arg)
+{
+    struct peer_call *call = arg;
+
+    call->failed = true;
+    call->error = error;
+}
+
+struct peer_client *peer_client_new(struct event_base *base,
+                                    const struct peer_options *opt)
+{
+    struct peer_client *pc = calloc(1, sizeof(*pc));
+    struct timeval tv = {(time_t)(opt->timeout_ms / 1000),
+                         (suseconds_t)(opt->timeout_ms % 1000) * 1000};
+
+    if (pc == NULL) {
+        return NULL;
+    }
+    pc->opt = *opt;
+    pc->calls.next = pc->calls.prev = &pc->calls;
+    pc->conn =
+        evhttp_connection_base_new(base, NULL, opt->addr.host, opt->addr.port);
+    if (pc->conn == NULL) {
+        free(pc);
+        return NULL;
+    }
+    evhttp_connection_set_family(pc->conn, opt->addr.family);
+    evhttp_connection_set_local_address(pc->conn, opt->local_host);
+    evhttp_connection_set_timeout_tv(pc->conn, &tv);
+    evhttp_connection_set_retries(pc->conn, 0);
+    evhttp_connection_set_max_body_size(pc->conn, CODEC_MAX_REPLY_BODY);
+    evhttp_connection_set_max_headers_size(pc->conn, PEER_MAX_HEADERS);
+    return pc;
+}
+
+static void peer_free_text_cb(const void *data, size_t len, void *extra)
+{
+    (void)len;
+    (void)extra;
+    free((void *)data);
+}
+
+/* Build the HTTP request for the encoded body TEXT (taken over). */
+static struct evhttp_request *peer_request(struct peer_client *pc,
+                                           struct peer_call *call, char *text,
+                                           size_t len)
+{
+    struct evhttp_request *req = evhttp_request_new(peer_done_cb, call);
+    struct evkeyvalq *h;
+
+    if (req == NULL) {
+        free(text);
+        return NULL;
+    }
+    evhttp_request_set_error_cb(req, peer_error_cb);
+    h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Host", pc->opt.addr.text);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    if (evbuffer_add_reference(evhttp_request_get_output_buffer(req), text, len,
+                               peer_free_text_cb, NULL) < 0) {
+        free(text);
+        evhttp_request_free(req);
+        return NULL;
+    }
+    return req;
+}
+
+int peer_client_send(struct peer_client *pc, const struct raft_msg *m)
+{
+    const char *path = codec_path(m->type);
+    struct evhttp_request *req;
+    struct peer_call *call;
+    char err[200];
+    size_t len;
+    char *text;
+    int rc;
+
+    if (pc->in_flight >= pc->opt.max_in_flight) {
+        pc->dropped++;
+        return -1;
+    }
+    text = path ? codec_encode(m, &len, err, sizeof(err)) : NULL;
+    if (text == NULL) {
+        log_error("peer", "cannot send %s to node %llu: %s -> drop",
+                  raft_msg_type_name(m->type), (unsigned long long)pc->opt.id,
+                  path ? err : "not a request");
+        return -1;
+    }
+    call = calloc(1, sizeof(*call));
+    if (call == NULL) {
+        free(text);
+        return -1;
+    }
+    call->pc = pc;
+    call->type = m->type;
+    call->entries = m->type == RAFT_MSG_APPEND && m->u.append.n_entries > 0;
+    req = peer_request(pc, call, text, len);
+    if (req == NULL) {
+        free(call);
+        return -1;
+    }
+    call->next = &pc->calls;
+    call->prev = pc->calls.prev;
+    call->prev->next = call;
+    pc->calls.prev = call;
+    pc->in_flight++;
+    pc->in_send = true;
+    pc->send_failed = false;
+    rc = evhttp_make_request(pc->conn, req, EVHTTP_REQ_POST, path);
+    pc->in_send = false;
+    if (rc < 0) {
+        /* libevent 2.1 leaves the request to us when the connect attempt
+         * fails at once (the local address cannot be bound): no callback.
+         * (It frees the request itself only when copying the path runs out
+         * of memory, which a path this short does not.) */
+        peer_call_unlink(call);
+        free(call);
+        evhttp_request_free(req);
+        peer_set_state(pc, PEER_DOWN, "cannot open a connection");
+        return -1;
+    }
+    return pc->send_failed ? -1 : 0;
+}
+
+enum peer_state peer_client_state(const struct peer_client *pc)
+{
+    return pc->state;
+}
+
+uint64_t peer_client_dropped(const struct peer_client *pc)
+{
+    return pc->dropped;
+}
+
+void peer_client_free(struct peer_client *pc)
+{
+    if (pc == NULL) {
+        return;
+    }
+    pc->closing = true;
+    evhttp_connection_free(pc->conn);
+    while (pc->calls.next != &pc->calls) {
+        struct peer_call *call = pc->calls.next;
+
+        peer_call_unlink(call);
+        free(call);
+    }
+    free(pc);
+}
