@@ -1,12 +1,41 @@
-/* node_main.c - placeholder until the daemon lands. */
+/* node_main.c - `varde raft`: flags, then the daemon until it stops. */
 #include "node/node.h"
+
+#include "node/node_int.h"
+#include "util/log.h"
 
 #include <stdio.h>
 
+_Static_assert(PEERS_MIN == RAFT_MIN_NODES && PEERS_MAX == RAFT_MAX_NODES,
+               "--peers bounds must match the core's");
+
 int node_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "varde raft: not built yet\n");
-    return 1;
+    struct node_opts opts;
+    struct node n;
+    char err[512];
+    int rc;
+
+    switch (node_flags_parse(argc, argv, &opts, err, sizeof(err))) {
+    case NODE_FLAGS_HELP:
+        fputs(node_flags_usage(), stdout);
+        return 0;
+    case NODE_FLAGS_ERROR:
+        fprintf(stderr, "varde raft: %s\n", err);
+        return 2;
+    case NODE_FLAGS_OK:
+        break;
+    }
+    log_set_level(opts.log_level);
+    log_hook_libevent();
+    if (node_open(&n, &opts, err, sizeof(err)) < 0) {
+        log_error("node", "cannot start: %s", err);
+        node_close(&n);
+        return 1;
+    }
+    rc = node_run(&n);
+    node_close(&n);
+    log_info("node", "node %llu stopped (exit %d)", (unsigned long long)opts.id,
+             rc);
+    return rc;
 }

@@ -1,0 +1,699 @@
+/* node.c - the driver around the raft core: clock, disk, network, signals.
+ *
+ * Every event goes the same way: give it to the core (raft_tick, raft_step,
+ * raft_transfer), then node_drive() drains raft_ready(). For each batch the
+ * hard state is made durable FIRST (meta_save fsyncs before it returns; if
+ * it fails the node stops, because a vote must never be sent that a crash
+ * could forget), THEN the messages go out: requests through the peer
+ * clients, results as the HTTP answers to the inbound requests they belong
+ * to. Only when a batch's pointers are no longer needed does the driver
+ * call back into the core: raft_persisted() for the batch's log entries,
+ * raft_report_unreachable() for peers whose requests could not be sent
+ * (each at most once per drive, so a dropped probe cannot loop). Finally
+ * the one timer is re-armed for raft_next_deadline().
+ *
+ * Log entries go to the write-ahead log (storage/wal.h) after the batch's
+ * messages are queued, so a leader's entries travel while its disk works:
+ * a conflicting suffix is cut first, then append and one fsync for the
+ * whole batch (group commit), then raft_persisted(). A failed write stops
+ * the node like a failed meta_save: what reached the disk is unknown.
+ * On start the log is restored from the WAL into the core.
+ *
+ * Inbound requests are held in the pending list with an rpc_id the core
+ * copies into its result. The core answers within the same event in
+ * practice; whatever is still pending after NODE_PENDING_TIMEOUT_MS gets a
+ * 503, so no HTTP request is held forever.
+ *
+ * Stopping: on SIGTERM or SIGINT a follower leaves at once. A leader asks
+ * the core to hand over (raft_transfer to the most up-to-date follower),
+ * keeps serving until a successor's higher term makes it a follower, or
+ * until election_max_ms pass, then leaves. Leaving lingers NODE_LINGER_MS so
+ * that replies already written (the vote for the successor) reach the wire.
+ */
+#include "node/node_int.h"
+
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t node_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct timeval node_tv(uint64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+    return tv;
+}
+
+/* The position of member ID in opts.peers, or -1. */
+static int node_pos(const struct node *n, uint64_t id)
+{
+    for (size_t i = 0; i < n->opts.peers.n; i++) {
+        if (n->opts.peers.node[i].id == id) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * Pending inbound requests.
+ */
+
+static void node_pending_arm(struct node *n)
+{
+    struct node_pending *oldest = n->pending.next;
+    uint64_t now = node_now();
+    struct timeval tv;
+
+    if (n->pending_ev == NULL) {
+        return;
+    }
+    if (oldest == &n->pending) {
+        evtimer_del(n->pending_ev);
+        return;
+    }
+    tv = node_tv(oldest->deadline > now ? oldest->deadline - now : 0);
+    evtimer_add(n->pending_ev, &tv);
+}
+
+static void node_pending_unlink(struct node_pending *p)
+{
+    p->prev->next = p->next;
+    p->next->prev = p->prev;
+    free(p);
+}
+
+static struct node_pending *node_pending_find(struct node *n, uint64_t peer,
+                                              uint64_t rpc_id)
+{
+    for (struct node_pending *p = n->pending.next; p != &n->pending;
+         p = p->next) {
+        if (p->peer == peer && p->rpc_id == rpc_id) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* Answer every pending request due by NOW (all when NOW is UINT64_MAX)
+ * with a 503 saying WHY. */
+static void node_pending_expire(struct node *n, uint64_t now, const char *why)
+{
+    while (n->pending.next != &n->pending && n->pending.next->deadline <= now) {
+        struct node_pending *p = n->pending.next;
+
+        http_reply_error(p->req, 503, "%s", why);
+        node_pending_unlink(p);
+    }
+    node_pending_arm(n);
+}
+
+static void node_pending_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct node *n = arg;
+
+    (void)fd, (void)what;
+    node_pending_expire(n, node_now(), "no answer from the raft core in time");
+}
+
+/* ------------------------------------------------------------------------
+ * Acting on the core's output.
+ */
+
+/* A result for an inbound request: it becomes that request's HTTP reply. */
+static void node_answer(struct node *n, const struct raft_msg *m)
+{
+    struct node_pending *p = node_pending_find(n, m->to, m->rpc_id);
+    char err[200];
+    size_t len;
+    char *text;
+
+    if (p == NULL) {
+        log_debug("node", "%s for node %llu rpc %llu: request already gone",
+                  raft_msg_type_name(m->type), (unsigned long long)m->to,
+                  (unsigned long long)m->rpc_id);
+        return;
+    }
+    text = codec_encode(m, &len, err, sizeof(err));
+    if (text == NULL) {
+        log_error("node", "cannot encode %s: %s -> 500",
+                  raft_msg_type_name(m->type), err);
+        http_reply_error(p->req, 500, "%s", err);
+    } else {
+        http_reply_text(p->req, 200, "application/json", text, len);
+        free(text);
+    }
+    node_pending_unlink(p);
+    node_pending_arm(n);
+}
+
+/* Send M. Returns -1 when a request to a peer could not be sent. */
+static int node_send(struct node *n, const struct raft_msg *m)
+{
+    int pos;
+
+    switch (m->type) {
+    case RAFT_MSG_VOTE:
+    case RAFT_MSG_APPEND:
+    case RAFT_MSG_TIMEOUT_NOW:
+        pos = node_pos(n, m->to);
+        if (pos < 0 || n->clients[pos] == NULL) {
+            return 0;
+        }
+        return peer_client_send(n->clients[pos], m);
+    case RAFT_MSG_VOTE_RESULT:
+    case RAFT_MSG_APPEND_RESULT:
+        node_answer(n, m);
+        return 0;
+    default:
+        log_error("node", "core emitted message type %d -> drop", (int)m->type);
+        return 0;
+    }
+}
+
+/* Make the batch's log entries durable. Returns 0 with the last one's
+ * index and term in *INDEX and *TERM (0 when the batch has none), or -1
+ * (logged) when the log could not be written. */
+static int node_store_entries(struct node *n, const struct raft_ready *rd,
+                              uint64_t *index, uint64_t *term)
+{
+    const struct raft_entry *first, *last;
+    char err[256];
+
+    *index = *term = 0;
+    if (rd->n_entries == 0) {
+        return 0;
+    }
+    first = &rd->entries[0];
+    last = &rd->entries[rd->n_entries - 1];
+    if ((first->index <= wal_last_index(n->wal) &&
+         wal_truncate_suffix(n->wal, first->index, err, sizeof(err)) < 0) ||
+        wal_append(n->wal, rd->entries, rd->n_entries, err, sizeof(err)) < 0 ||
+        wal_sync(n->wal, NULL, err, sizeof(err)) < 0) {
+        log_error("node",
+                  "cannot write entries %llu-%llu to the log: %s -> stop",
+                  (unsigned long long)first->index,
+                  (unsigned long long)last->index, err);
+        return -1;
+    }
+    *index = last->index;
+    *term = last->term;
+    return 0;
+}
+
+/* Leave the loop after a short linger that flushes written replies. */
+static void node_finish(struct node *n, int code)
+{
+    struct timeval tv = node_tv(NODE_LINGER_MS);
+
+    if (n->done) {
+        return;
+    }
+    n->done = true;
+    n->exit_code = code;
+    evtimer_del(n->tick_ev);
+    evtimer_del(n->stop_ev);
+    event_base_loopexit(n->base, code == 0 ? &tv : NULL);
+}
+
+static int node_persist(struct node *n, const struct raft_hard_state *hs)
+{
+    char err[256];
+
+    if (meta_save(n->meta, hs, err, sizeof(err)) < 0) {
+        log_error("node",
+                  "cannot make term %llu vote %llu durable: %s -> stop, a "
+                  "vote must be on disk before it is sent",
+                  (unsigned long long)hs->term, (unsigned long long)hs->vote,
+                  err);
+        return -1;
+    }
+    return 0;
+}
+
+/* A leader that was asked to stop and is no longer leader has handed
+ * over (or lost leadership anyway): time to go. */
+static void node_check_stop(struct node *n)
+{
+    struct raft_status st;
+    char who[48];
+
+    if (!n->stopping || n->done) {
+        return;
+    }
+    raft_status(n->raft, &st);
+    if (st.role == RAFT_LEADER) {
+        return;
+    }
+    if (st.leader != 0) {
+        snprintf(who, sizeof(who), "node %llu leads",
+                 (unsigned long long)st.leader);
+    } else {
+        snprintf(who, sizeof(who), "the successor is campaigning");
+    }
+    log_info("node",
+             "stepped down in term %llu, %llu ms after the signal, %s -> exit",
+             (unsigned long long)st.term,
+             (unsigned long long)(node_now() - n->stop_started), who);
+    node_finish(n, 0);
+}
+
+static void node_arm_tick(struct node *n)
+{
+    uint64_t now = node_now(), deadline = raft_next_deadline(n->raft);
+    uint64_t wait = deadline > now ? deadline - now : 0;
+    struct timeval tv = node_tv(wait > 1000 ? 1000 : wait);
+
+    evtimer_add(n->tick_ev, &tv);
+}
+
+/* Tell the core about peers whose requests with entries failed in this
+ * drive (bit i: member i), except those already told (REPORTED, updated). */
+static void node_report_failed(struct node *n, unsigned failed,
+                               unsigned *reported)
+{
+    for (size_t i = 0; i < n->opts.peers.n; i++) {
+        if ((failed & (1u << i)) && !(*reported & (1u << i))) {
+            *reported |= 1u << i;
+            raft_report_unreachable(n->raft, n->opts.peers.node[i].id,
+                                    node_now());
+        }
+    }
+}
+
+void node_drive(struct node *n)
+{
+    struct raft_ready rd;
+    unsigned reported = 0;
+
+    while (!n->done && raft_ready(n->raft, &rd)) {
+        uint64_t last_index, last_term;
+        unsigned failed = 0;
+
+        if (rd.hard_state_changed && node_persist(n, &rd.hard_state) < 0) {
+            node_finish(n, 1);
+            return;
+        }
+        for (size_t i = 0; i < rd.n_msgs; i++) {
+            const struct raft_msg *m = &rd.msgs[i];
+            int pos = node_pos(n, m->to);
+
+            if (node_send(n, m) < 0 && pos >= 0 && m->type == RAFT_MSG_APPEND &&
+                m->u.append.n_entries > 0) {
+                failed |= 1u << pos;
+            }
+        }
+        if (node_store_entries(n, &rd, &last_index, &last_term) < 0) {
+            node_finish(n, 1);
+            return;
+        }
+        /* rd's pointers are dead from here on: calls into the core. */
+        if (last_index > 0) {
+            raft_persisted(n->raft, last_index, last_term, node_now());
+        }
+        node_report_failed(n, failed, &reported);
+    }
+    node_check_stop(n);
+    if (!n->done) {
+        node_arm_tick(n);
+    }
+}
+
+void node_step(struct node *n, const struct raft_msg *m)
+{
+    if (n->done) {
+        return;
+    }
+    raft_step(n->raft, m, node_now());
+    node_drive(n);
+}
+
+void node_handle_request(struct node *n, struct evhttp_request *req,
+                         const struct raft_msg *m)
+{
+    struct node_pending *p = calloc(1, sizeof(*p));
+    struct raft_msg copy = *m;
+
+    if (n->done || p == NULL) {
+        free(p);
+        http_reply_error(req, 503, n->done ? "shutting down" : "out of memory");
+        return;
+    }
+    p->peer = m->from;
+    p->rpc_id = copy.rpc_id = ++n->next_rpc_id;
+    p->deadline = node_now() + NODE_PENDING_TIMEOUT_MS;
+    p->req = req;
+    p->next = &n->pending;
+    p->prev = n->pending.prev;
+    p->prev->next = p;
+    n->pending.prev = p;
+    if (raft_step(n->raft, &copy, node_now()) < 0) {
+        http_reply_error(req, 503, "the raft core dropped the message");
+        node_pending_unlink(p);
+    }
+    node_drive(n);
+    node_pending_arm(n);
+}
+
+/* ------------------------------------------------------------------------
+ * Timers, peers' results, signals.
+ */
+
+static void node_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct node *n = arg;
+
+    (void)fd, (void)what;
+    raft_tick(n->raft, node_now());
+    node_drive(n);
+}
+
+static void node_result_cb(void *arg, const struct raft_msg *m)
+{
+    node_step(arg, m);
+}
+
+static void node_fail_cb(void *arg, uint64_t peer)
+{
+    struct node *n = arg;
+
+    if (n->done) {
+        return;
+    }
+    raft_report_unreachable(n->raft, peer, node_now());
+    node_drive(n);
+}
+
+static void node_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct node *n = arg;
+
+    (void)fd, (void)what;
+    log_warn("node", "no successor took over within %u ms -> exit anyway",
+             n->opts.election_max_ms);
+    node_finish(n, 0);
+}
+
+static void node_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct node *n = arg;
+    const char *name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+    uint64_t now = node_now();
+    struct raft_status st;
+    struct timeval tv;
+
+    (void)what;
+    raft_status(n->raft, &st);
+    if (n->stopping || st.role != RAFT_LEADER) {
+        log_info("node", "%s as %s in term %llu -> exit", name,
+                 n->stopping ? "leader handing over" : raft_role_name(st.role),
+                 (unsigned long long)st.term);
+        node_finish(n, 0);
+        return;
+    }
+    log_info("node", "%s as leader of term %llu -> hand over, then exit", name,
+             (unsigned long long)st.term);
+    if (raft_transfer(n->raft, 0, now) < 0) {
+        log_warn("node", "no follower to hand over to -> exit now");
+        node_finish(n, 0);
+        return;
+    }
+    n->stopping = true;
+    n->stop_started = now;
+    tv = node_tv(n->opts.election_max_ms);
+    evtimer_add(n->stop_ev, &tv);
+    node_drive(n);
+}
+
+/* ------------------------------------------------------------------------
+ * Setup and teardown.
+ */
+
+static void node_trace_cb(void *arg, const char *line)
+{
+    (void)arg;
+    log_info("raft", "%s", line);
+}
+
+static uint64_t node_seed(void)
+{
+    uint64_t seed;
+
+    if (getrandom(&seed, sizeof(seed), 0) == (ssize_t)sizeof(seed)) {
+        return seed;
+    }
+    log_warn("node", "getrandom: %s -> seed from the clock and pid",
+             strerror(errno));
+    return node_now() ^ ((uint64_t)getpid() << 32);
+}
+
+/* Outgoing connections bind our own host: fail now, clearly, if we can't. */
+static int node_check_local(const struct addr *self, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd, rc;
+
+    memset(&ss, 0, sizeof(ss));
+    if (self->family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+        s6->sin6_family = AF_INET6;
+        inet_pton(AF_INET6, self->host, &s6->sin6_addr);
+        len = sizeof(*s6);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+        s4->sin_family = AF_INET;
+        inet_pton(AF_INET, self->host, &s4->sin_addr);
+        len = sizeof(*s4);
+    }
+    fd = socket(self->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    rc = bind(fd, (struct sockaddr *)&ss, len);
+    if (rc < 0) {
+        snprintf(err, errlen,
+                 "cannot send from %s (this node's address in "
+                 "--peers): %s",
+                 self->host, strerror(errno));
+    }
+    close(fd);
+    return rc < 0 ? -1 : 0;
+}
+
+static int node_open_core(struct node *n, char *err, size_t errlen)
+{
+    struct raft_hard_state hs;
+    struct raft_config cfg;
+
+    if (meta_open(n->opts.data_dir, &n->meta, &hs, err, errlen) < 0) {
+        return -1;
+    }
+    raft_config_defaults(&cfg);
+    cfg.id = n->opts.id;
+    cfg.n_nodes = n->opts.peers.n;
+    for (size_t i = 0; i < cfg.n_nodes; i++) {
+        cfg.ids[i] = n->opts.peers.node[i].id;
+        n->nodes.ids[i] = cfg.ids[i];
+    }
+    n->nodes.self = cfg.id;
+    n->nodes.n = cfg.n_nodes;
+    cfg.election_min_ms = n->opts.election_min_ms;
+    cfg.election_max_ms = n->opts.election_max_ms;
+    cfg.heartbeat_ms = n->opts.heartbeat_ms;
+    cfg.prevote = n->opts.prevote;
+    cfg.check_quorum = n->opts.check_quorum;
+    cfg.max_append_entries = CODEC_MAX_ENTRIES;
+    cfg.max_append_bytes = CODEC_MAX_ENTRY_BYTES;
+    cfg.seed = node_seed();
+    if (raft_config_check(&cfg, err, errlen) < 0) {
+        return -1;
+    }
+    n->raft = raft_new(&cfg, &hs, node_now());
+    if (n->raft == NULL) {
+        snprintf(err, errlen, "raft core: out of memory");
+        return -1;
+    }
+    raft_set_trace(n->raft, node_trace_cb, n);
+    return 0;
+}
+
+/* Recover the write-ahead log and hand its entries to the core. */
+static int node_open_log(struct node *n, char *err, size_t errlen)
+{
+    struct wal_entries loaded;
+    int rc = 0;
+
+    if (wal_open(n->opts.data_dir, NULL, &n->wal, &loaded, err, errlen) < 0) {
+        return -1;
+    }
+    if (loaded.first_index != 1) {
+        snprintf(err, errlen,
+                 "the log in %s/wal starts at index %llu, after a snapshot, "
+                 "and this node cannot load snapshots yet",
+                 n->opts.data_dir, (unsigned long long)loaded.first_index);
+        rc = -1;
+    } else if (raft_restore_log(n->raft, 0, 0, loaded.entries, loaded.n) < 0) {
+        snprintf(err, errlen, "cannot restore %zu log entries", loaded.n);
+        rc = -1;
+    }
+    wal_entries_free(&loaded);
+    return rc;
+}
+
+static int node_open_peers(struct node *n, char *err, size_t errlen)
+{
+    const struct addr *self = peers_find(&n->opts.peers, n->opts.id);
+
+    if (node_check_local(self, err, errlen) < 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < n->opts.peers.n; i++) {
+        struct peer_options po = {
+            .id = n->opts.peers.node[i].id,
+            .addr = n->opts.peers.node[i].addr,
+            .local_host = self->host,
+            .timeout_ms = n->opts.election_min_ms,
+            .max_in_flight = NODE_MAX_IN_FLIGHT,
+            .nodes = &n->nodes,
+            .cb = node_result_cb,
+            .fail_cb = node_fail_cb,
+            .cb_arg = n,
+        };
+
+        if (po.id == n->opts.id) {
+            continue;
+        }
+        n->clients[i] = peer_client_new(n->base, &po);
+        if (n->clients[i] == NULL) {
+            snprintf(err, errlen, "peer client: out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int node_open_events(struct node *n, char *err, size_t errlen)
+{
+    n->tick_ev = evtimer_new(n->base, node_tick_cb, n);
+    n->pending_ev = evtimer_new(n->base, node_pending_cb, n);
+    n->stop_ev = evtimer_new(n->base, node_stop_cb, n);
+    n->sigterm_ev = evsignal_new(n->base, SIGTERM, node_signal_cb, n);
+    n->sigint_ev = evsignal_new(n->base, SIGINT, node_signal_cb, n);
+    if (!n->tick_ev || !n->pending_ev || !n->stop_ev || !n->sigterm_ev ||
+        !n->sigint_ev || evsignal_add(n->sigterm_ev, NULL) < 0 ||
+        evsignal_add(n->sigint_ev, NULL) < 0) {
+        snprintf(err, errlen, "event setup failed");
+        return -1;
+    }
+    return 0;
+}
+
+static void node_log_start(const struct node *n)
+{
+    char peers[512];
+    struct raft_status st;
+
+    peers_format(&n->opts.peers, peers, sizeof(peers));
+    raft_status(n->raft, &st);
+    log_info("node",
+             "node %llu listening on %s; peers %s; election timeout %u-%u "
+             "ms, heartbeat %u ms, prevote %s, check-quorum %s; data dir "
+             "%s: term %llu, vote %llu, log up to %llu (term %llu)",
+             (unsigned long long)n->opts.id, n->opts.listen.text, peers,
+             n->opts.election_min_ms, n->opts.election_max_ms,
+             n->opts.heartbeat_ms, n->opts.prevote ? "on" : "off",
+             n->opts.check_quorum ? "on" : "off", n->opts.data_dir,
+             (unsigned long long)st.term, (unsigned long long)st.vote,
+             (unsigned long long)st.last_log_index,
+             (unsigned long long)st.last_log_term);
+}
+
+int node_open(struct node *n, const struct node_opts *opts, char *err,
+              size_t errlen)
+{
+    memset(n, 0, sizeof(*n));
+    n->opts = *opts;
+    n->pending.next = n->pending.prev = &n->pending;
+    signal(SIGPIPE, SIG_IGN); /* a peer that hangs up is an error, not death */
+    n->base = event_base_new();
+    if (n->base == NULL) {
+        snprintf(err, errlen, "cannot create the event loop");
+        return -1;
+    }
+    if (node_open_core(n, err, errlen) < 0 ||
+        node_open_log(n, err, errlen) < 0 ||
+        node_open_events(n, err, errlen) < 0 ||
+        node_open_peers(n, err, errlen) < 0 ||
+        node_api_listen(n, err, errlen) < 0) {
+        return -1;
+    }
+    node_log_start(n);
+    node_arm_tick(n);
+    return 0;
+}
+
+int node_run(struct node *n)
+{
+    if (event_base_dispatch(n->base) < 0) {
+        log_error("node", "event loop failed -> exit");
+        return 1;
+    }
+    return n->exit_code;
+}
+
+static void node_free_event(struct event **ev)
+{
+    if (*ev != NULL) {
+        event_free(*ev);
+        *ev = NULL;
+    }
+}
+
+void node_close(struct node *n)
+{
+    n->done = true;
+    node_pending_expire(n, UINT64_MAX, "shutting down");
+    for (size_t i = 0; i < PEERS_MAX; i++) {
+        peer_client_free(n->clients[i]);
+        n->clients[i] = NULL;
+    }
+    http_server_free(n->http);
+    n->http = NULL;
+    node_free_event(&n->tick_ev);
+    node_free_event(&n->pending_ev);
+    node_free_event(&n->stop_ev);
+    node_free_event(&n->sigterm_ev);
+    node_free_event(&n->sigint_ev);
+    raft_free(n->raft);
+    n->raft = NULL;
+    wal_close(n->wal); /* every batch was synced in node_drive() */
+    n->wal = NULL;
+    meta_close(n->meta);
+    n->meta = NULL;
+    if (n->base != NULL) {
+        event_base_free(n->base);
+        n->base = NULL;
+    }
+}
