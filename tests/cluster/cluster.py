@@ -111,6 +111,60 @@ def http_request(host, port, method, path, body=None, headers=None,
         conn.close()
 
 
+def raw_exchange(host, port, data, timeout=2.0):
+    """Send DATA (bytes: a whole request, well-formed or not) on a fresh
+    connection and read until the peer closes, a full response has come,
+    or TIMEOUT. The send may fail half-way (the node may refuse a large
+    body early); the answer is read anyway. Returns (status or None,
+    body bytes)."""
+    s = socket.create_connection((host, port), timeout=timeout)
+    buf = b""
+    try:
+        try:
+            s.sendall(data)
+        except OSError:
+            pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            status, body = _parse_response(buf)
+            if status is not None:
+                return status, body
+    finally:
+        s.close()
+    return _parse_response(buf, complete=True)
+
+
+def _parse_response(buf, complete=False):
+    """(status, body) once BUF holds a whole response, else (None, b"")."""
+    head, sep, body = buf.partition(b"\r\n\r\n")
+    if not sep:
+        return None, b""
+    lines = head.decode(errors="replace").split("\r\n")
+    try:
+        status = int(lines[0].split()[1])
+    except (IndexError, ValueError):
+        return None, b""
+    length = None
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        if k.strip().lower() == "content-length":
+            length = int(v.strip())
+    if length is not None and len(body) >= length:
+        return status, body[:length]
+    if complete:
+        return status, body
+    return None, b""
+
+
 class StatusClient:
     """GET /v1/status over one kept-alive connection (reopened on error):
     cheap enough to poll every few milliseconds."""
@@ -125,10 +179,13 @@ class StatusClient:
         """The node's status as a dict, or None if it did not answer."""
         for attempt in range(2):
             fresh = self.conn is None
-            if fresh:
-                self.conn = http.client.HTTPConnection(
-                    self.host, self.port, timeout=self.timeout)
             try:
+                if fresh:
+                    self.conn = http.client.HTTPConnection(
+                        self.host, self.port, timeout=self.timeout)
+                    self.conn.connect()
+                    self.conn.sock.setsockopt(socket.IPPROTO_TCP,
+                                              socket.TCP_NODELAY, 1)
                 self.conn.request("GET", "/v1/status")
                 resp = self.conn.getresponse()
                 data = resp.read()
