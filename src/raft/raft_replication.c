@@ -92,6 +92,8 @@ static void send_snapshot(struct raft *r, struct raft_peer *p)
     m->u.snapshot.last_term = r->snap_term;
     p->snapshotting = true;
     p->snapshot_at = r->now;
+    p->probing = true; /* its match point is known again only after */
+    p->infl_count = 0;
 }
 
 /* Send P the entries from its next index (possibly none: a probe). */
@@ -104,10 +106,8 @@ static void send_entries(struct raft *r, struct raft_peer *p)
     if (p->snapshotting) {
         return;
     }
-    if (prev < r->log.base_index || raft_log_get(&r->log, prev + 1) == NULL) {
-        if (prev < r->log.base_index) {
-            send_snapshot(r, p);
-        }
+    if (prev < r->log.base_index) {
+        send_snapshot(r, p);
         return;
     }
     n = batch_size(r, p);
@@ -191,8 +191,14 @@ void raft_replicate(struct raft *r)
             }
             continue;
         }
-        while (p->infl_count < r->cfg.max_inflight && p->next_index <= last) {
+        while (!p->snapshotting && p->infl_count < r->cfg.max_inflight &&
+               p->next_index <= last) {
+            uint64_t before = p->next_index;
+
             send_entries(r, p);
+            if (p->next_index == before) {
+                break; /* nothing went out (out of memory): try later */
+            }
         }
     }
 }

@@ -598,6 +598,21 @@ TEST(follower_behind_the_compaction_point_gets_the_snapshot)
     stop(&net);
 }
 
+TEST(caught_up_follower_that_was_reset_still_hears_heartbeats)
+{
+    struct net net;
+    uint64_t t0;
+
+    start(&net);
+    raft_report_unreachable(net.n[0], 2, net.now);
+    t0 = net.now;
+    advance(&net, 1000);
+    EXPECT_EQ(st(net.n[1]).leader, 1);
+    EXPECT_EQ(st(net.n[1]).term, 1);
+    EXPECT_TRUE(net.now - t0 >= 1000);
+    stop(&net);
+}
+
 int main(void)
 {
     RUN(new_leader_commits_a_noop_of_its_term);
@@ -616,5 +631,6 @@ int main(void)
     RUN(transfer_target_is_caught_up_before_timeout_now);
     RUN(compaction_keeps_trailing_entries_and_the_log_position);
     RUN(follower_behind_the_compaction_point_gets_the_snapshot);
+    RUN(caught_up_follower_that_was_reset_still_hears_heartbeats);
     DONE();
 }
