@@ -9,6 +9,7 @@ Run by tests/cluster/run.py, or on its own:
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -273,59 +274,81 @@ def show_logs(path):
             print("--- %s\n%s" % (log, "\n".join(tail)))
 
 
+def read_until(p, text, timeout):
+    """Read P's stdout until TEXT appears; return what was read. Raises if
+    P exits or TIMEOUT seconds pass first."""
+    fd = p.stdout.fileno()
+    os.set_blocking(fd, False)
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while text.encode() not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("no %r within %.0fs; got:\n%s"
+                                 % (text, timeout, buf.decode()))
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            raise AssertionError("demo exited before %r; got:\n%s"
+                                 % (text, buf.decode()))
+        buf += chunk
+    os.set_blocking(fd, True)
+    return buf.decode()
+
+
 @cluster.timeout(60)
 def test_demo_stops_its_nodes_on_ctrl_c():
     base = free_ports(3)
     addr = "127.0.0.1:%d" % (base + 1)
     p = subprocess.Popen([VARDE, "demo", "--no-tour", "--base-port",
                           str(base)], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = err = ""
-
-    def has_leader():
-        if p.poll() is not None:
-            raise AssertionError("demo exited early (%d)" % p.returncode)
-        rc, text, _ = varde("status", "--json", "--addr", addr)
-        return rc == 0 and json.loads(text)["leader"] is not None
-
+    left = False
     try:
-        wait_until(has_leader, 15, "the demo cluster to elect a leader")
+        out = read_until(p, "Press Ctrl-C", 20)
+        rc, text, _ = varde("status", "--json", "--addr", addr)
+        assert rc == 0 and json.loads(text)["leader"] is not None, text
         p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=15)
+        o, e = p.communicate(timeout=15)
+        out, err = out + o.decode(), e.decode()
     finally:
         if p.poll() is None:
             p.kill()
-        o, e = p.communicate()
-        out, err = out + o, err + e
-        print(out + err)
+            p.communicate()
         path = demo_dir(out)
-        if path and os.path.exists(path):
+        left = bool(path) and os.path.exists(path)
+        if left:
+            print(out + err)
             show_logs(path)
             shutil.rmtree(path, ignore_errors=True)
 
     assert p.returncode == 0, "exit %d: %s" % (p.returncode, err)
     path = demo_dir(out)
     assert path, out
-    assert "Press Ctrl-C" in out, out
+    assert "Stopping the cluster." in out, out
     assert nodes_using(path) == [], "nodes left running"
-    assert "logs kept" not in err, err
+    assert not left, "the demo left its data dir %s" % path
     rc, _, _ = varde("status", "--addr", addr)
     assert rc == 1, "a node still answers after the demo ended"
 
 
 def test_demo_says_when_its_port_is_taken():
+    base = free_ports(3)
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", base + 1))
     s.listen(1)
     try:
-        port = s.getsockname()[1]
-        rc, out, err = varde("demo", "--exit", "--base-port", str(port - 1))
+        rc, out, err = varde("demo", "--exit", "--base-port", str(base))
     finally:
         s.close()
     assert rc == 1, "exit %d, expected 1" % rc
     line = one_line(err)
-    assert "port %d on 127.0.0.1 is already in use" % port in line, line
+    want = "port %d on 127.0.0.1 is already in use" % (base + 1)
+    assert want in line, "said %r, expected %r" % (line, want)
 
 
 # ---------------------------------------------------------------------------
