@@ -317,65 +317,80 @@ static void conn_start(struct conn *c, struct http_call *call,
     conn_try_next(c);
 }
 
-/* Parse the status line and the headers we care about. HEAD is a copy of
- * the head, NUL-terminated. Returns 0 or -1 (errmsg set, call failed). */
-static int conn_parse_head(struct conn *c, char *head)
+/* "HTTP/1.1 200 OK": the status code, or -1. */
+static int parse_status_line(const char *line)
 {
-    char *line = head, *eol;
     int status = 0;
 
     if (strncmp(line, "HTTP/1.", 7) != 0 || !isdigit((unsigned char)line[7]) ||
         line[8] != ' ') {
-        conn_fail(c, HTTP_E_PROTO, "%s did not answer in HTTP/1.x",
-                  c->call->addr);
         return -1;
     }
     for (int i = 9; i < 12; i++) {
         if (!isdigit((unsigned char)line[i])) {
-            conn_fail(c, HTTP_E_PROTO, "bad status line from %s",
-                      c->call->addr);
             return -1;
         }
         status = status * 10 + (line[i] - '0');
     }
-    c->call->status = status;
+    return status;
+}
 
-    for (line = strstr(head, "\r\n"); line != NULL; line = eol) {
-        char *colon, *value;
+/* One header line, NUL-terminated. Returns 0, or -1 when the call failed. */
+static int conn_header(struct conn *c, char *line)
+{
+    char *colon = strchr(line, ':'), *value, *end;
+    long long v;
 
-        line += 2;
+    if (colon == NULL) {
+        return 0;
+    }
+    *colon = '\0';
+    value = colon + 1 + strspn(colon + 1, " \t");
+    if (strcasecmp(line, "transfer-encoding") == 0) {
+        c->chunked = c->chunked || strcasestr(value, "chunked") != NULL;
+        return 0;
+    }
+    if (strcasecmp(line, "content-length") != 0) {
+        return 0;
+    }
+    v = strtoll(value, &end, 10);
+    if (!isdigit((unsigned char)value[0]) || v < 0 ||
+        (*end != '\0' && !isspace((unsigned char)*end))) {
+        conn_fail(c, HTTP_E_PROTO, "bad Content-Length from %s", c->call->addr);
+        return -1;
+    }
+    c->content_len = v;
+    return 0;
+}
+
+/* Parse the status line and the headers we care about. HEAD is a copy of
+ * the head, NUL-terminated, which this cuts into lines. Returns 0 or -1
+ * (the call failed). */
+static int conn_parse_head(struct conn *c, char *head)
+{
+    char *line, *eol;
+
+    c->call->status = parse_status_line(head);
+    if (c->call->status < 0) {
+        conn_fail(c, HTTP_E_PROTO, "%s did not answer in HTTP/1.x",
+                  c->call->addr);
+        return -1;
+    }
+    for (line = strstr(head, "\r\n") + 2; *line != '\0'; line = eol + 2) {
         eol = strstr(line, "\r\n");
         if (eol == NULL || eol == line) {
             break;
         }
         *eol = '\0';
-        colon = strchr(line, ':');
-        if (colon == NULL) {
-            continue;
+        if (conn_header(c, line) < 0) {
+            return -1;
         }
-        *colon = '\0';
-        value = colon + 1 + strspn(colon + 1, " \t");
-        if (strcasecmp(line, "content-length") == 0) {
-            char *end;
-            long long v = strtoll(value, &end, 10);
-
-            if (!isdigit((unsigned char)value[0]) || v < 0 ||
-                (*end != '\0' && !isspace((unsigned char)*end))) {
-                conn_fail(c, HTTP_E_PROTO, "bad Content-Length from %s",
-                          c->call->addr);
-                return -1;
-            }
-            c->content_len = v;
-        } else if (strcasecmp(line, "transfer-encoding") == 0 &&
-                   strcasestr(value, "chunked") != NULL) {
-            c->chunked = true;
-        }
-        *eol = '\r';
     }
+
     if (c->chunked) {
         c->content_len = -1;
     }
-    if (status == 204 || status == 304) {
+    if (c->call->status == 204 || c->call->status == 304) {
         c->content_len = 0;
     }
     if (c->content_len > (long long)c->max_body) {
@@ -395,15 +410,13 @@ static int conn_find_head(struct conn *c)
 
     end = memmem(c->in + from, c->in_len - from, "\r\n\r\n", 4);
     c->scan = c->in_len;
-    if (end == NULL) {
-        if (c->in_len > HEAD_MAX) {
-            conn_fail(c, HTTP_E_PROTO,
-                      "head of the answer from %s is over %u "
-                      "bytes",
-                      c->call->addr, HEAD_MAX);
-            return -1;
-        }
+    if (end == NULL && c->in_len <= HEAD_MAX) {
         return 0;
+    }
+    if (end == NULL || (size_t)(end - c->in) + 4 > HEAD_MAX) {
+        conn_fail(c, HTTP_E_PROTO, "head of the answer from %s is over %u KiB",
+                  c->call->addr, HEAD_MAX >> 10);
+        return -1;
     }
     c->head_len = (size_t)(end - c->in) + 4;
     head = strndup(c->in, c->head_len);
