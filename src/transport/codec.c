@@ -8,6 +8,13 @@
  * passes: the first checks every entry and sums the data, the second fills
  * one allocation that holds the array and the bytes, so a message never
  * escapes half-filled and freeing it is one call.
+ *
+ * "seq" (the leader's read-index round) is optional on the way in and
+ * taken as 0 when absent: older nodes did not send it, and a round of 0
+ * confirms no read, which is safe.
+ *
+ * Snapshot chunks have encoders of their own at the end of the file: they
+ * carry file bytes and offsets that no struct raft_msg has.
  */
 #include "transport/codec.h"
 
@@ -32,6 +39,7 @@ static const struct codec_kind codec_kinds[] = {
     {RAFT_MSG_VOTE, "/raft/request_vote", RAFT_MSG_VOTE_RESULT},
     {RAFT_MSG_APPEND, "/raft/append_entries", RAFT_MSG_APPEND_RESULT},
     {RAFT_MSG_TIMEOUT_NOW, "/raft/timeout_now", RAFT_MSG_NONE},
+    {RAFT_MSG_SNAPSHOT, CODEC_PATH_INSTALL_SNAPSHOT, RAFT_MSG_SNAPSHOT_RESULT},
 };
 
 const char *codec_path(enum raft_msg_type type)
@@ -199,6 +207,7 @@ static void enc_body(json_t *obj, const struct raft_msg *m, struct codec_err *e)
         enc_u64(obj, "prev_log_index", m->u.append.prev_log_index, e);
         enc_u64(obj, "prev_log_term", m->u.append.prev_log_term, e);
         enc_u64(obj, "leader_commit", m->u.append.leader_commit, e);
+        enc_u64(obj, "seq", m->u.append.seq, e);
         if (enc_check_entries(&m->u.append, e) == 0) {
             enc_entries(obj, &m->u.append, e);
         }
@@ -208,6 +217,7 @@ static void enc_body(json_t *obj, const struct raft_msg *m, struct codec_err *e)
         enc_u64(obj, "match_index", m->u.append_result.match_index, e);
         enc_u64(obj, "conflict_index", m->u.append_result.conflict_index, e);
         enc_u64(obj, "conflict_term", m->u.append_result.conflict_term, e);
+        enc_u64(obj, "seq", m->u.append_result.seq, e);
         break;
     case RAFT_MSG_TIMEOUT_NOW:
         break;
@@ -216,25 +226,19 @@ static void enc_body(json_t *obj, const struct raft_msg *m, struct codec_err *e)
     }
 }
 
-char *codec_encode(const struct raft_msg *m, size_t *len, char *err,
-                   size_t errlen)
+/* Dump OBJ (stolen) as the encoder's result, unless E already failed. */
+static char *enc_finish(json_t *obj, size_t *len, struct codec_err *e)
 {
-    struct codec_err e = {err, errlen, false};
-    json_t *obj = json_object();
     char *text = NULL;
 
     if (obj == NULL) {
-        codec_fail(&e, "out of memory");
+        codec_fail(e, "out of memory");
         return NULL;
     }
-    enc_u64(obj, "term", m->term, &e);
-    enc_u64(obj, "from", m->from, &e);
-    enc_u64(obj, "to", m->to, &e);
-    enc_body(obj, m, &e);
-    if (!e.set) {
+    if (!e->set) {
         text = json_dumps(obj, JSON_COMPACT);
         if (text == NULL) {
-            codec_fail(&e, "out of memory");
+            codec_fail(e, "out of memory");
         }
     }
     json_decref(obj);
@@ -242,6 +246,21 @@ char *codec_encode(const struct raft_msg *m, size_t *len, char *err,
         *len = strlen(text);
     }
     return text;
+}
+
+char *codec_encode(const struct raft_msg *m, size_t *len, char *err,
+                   size_t errlen)
+{
+    struct codec_err e = {err, errlen, false};
+    json_t *obj = json_object();
+
+    if (obj != NULL) {
+        enc_u64(obj, "term", m->term, &e);
+        enc_u64(obj, "from", m->from, &e);
+        enc_u64(obj, "to", m->to, &e);
+        enc_body(obj, m, &e);
+    }
+    return enc_finish(obj, len, &e);
 }
 
 /* ------------------------------------------------------------------------
@@ -307,24 +326,39 @@ static bool dec_is_member(const struct codec_nodes *nodes, uint64_t id)
     return false;
 }
 
-/* term, from and to, common to every message. */
-static int dec_header(struct codec_dec *d, json_t *obj, struct raft_msg *m)
+/* An optional integer field: *OUT stays as it is when KEY is absent. */
+static int dec_u64_opt(struct codec_dec *d, json_t *obj, const char *key,
+                       uint64_t *out)
 {
-    if (dec_u64(d, obj, "term", &m->term) < 0 ||
-        dec_u64(d, obj, "from", &m->from) < 0 ||
-        dec_u64(d, obj, "to", &m->to) < 0) {
+    if (json_object_get(obj, key) == NULL) {
+        return 0;
+    }
+    return dec_u64(d, obj, key, out);
+}
+
+/* term, from and to, common to every message. */
+static int dec_ids(struct codec_dec *d, json_t *obj, uint64_t *term,
+                   uint64_t *from, uint64_t *to)
+{
+    if (dec_u64(d, obj, "term", term) < 0 ||
+        dec_u64(d, obj, "from", from) < 0 || dec_u64(d, obj, "to", to) < 0) {
         return -1;
     }
-    if (!dec_is_member(d->nodes, m->from) || m->from == d->nodes->self) {
+    if (!dec_is_member(d->nodes, *from) || *from == d->nodes->self) {
         return codec_fail(&d->e, "field \"from\": %llu is not a peer",
-                          (unsigned long long)m->from);
+                          (unsigned long long)*from);
     }
-    if (m->to != d->nodes->self) {
+    if (*to != d->nodes->self) {
         return codec_fail(&d->e, "field \"to\": %llu is not this node (%llu)",
-                          (unsigned long long)m->to,
+                          (unsigned long long)*to,
                           (unsigned long long)d->nodes->self);
     }
     return 0;
+}
+
+static int dec_header(struct codec_dec *d, json_t *obj, struct raft_msg *m)
+{
+    return dec_ids(d, obj, &m->term, &m->from, &m->to);
 }
 
 static int dec_vote(struct codec_dec *d, json_t *obj, struct raft_msg *m)
@@ -364,7 +398,8 @@ static int dec_append_result(struct codec_dec *d, json_t *obj,
     if (dec_bool(d, obj, "success", &r->success) < 0 ||
         dec_u64(d, obj, "match_index", &r->match_index) < 0 ||
         dec_u64(d, obj, "conflict_index", &r->conflict_index) < 0 ||
-        dec_u64(d, obj, "conflict_term", &r->conflict_term) < 0) {
+        dec_u64(d, obj, "conflict_term", &r->conflict_term) < 0 ||
+        dec_u64_opt(d, obj, "seq", &r->seq) < 0) {
         return -1;
     }
     return 0;
@@ -520,6 +555,7 @@ static int dec_append(struct codec_dec *d, json_t *obj, struct raft_msg *m)
     if (dec_u64(d, obj, "prev_log_index", &a->prev_log_index) < 0 ||
         dec_u64(d, obj, "prev_log_term", &a->prev_log_term) < 0 ||
         dec_u64(d, obj, "leader_commit", &a->leader_commit) < 0 ||
+        dec_u64_opt(d, obj, "seq", &a->seq) < 0 ||
         (entries = dec_field(d, obj, "entries")) == NULL) {
         return -1;
     }
@@ -608,4 +644,196 @@ void codec_msg_release(struct raft_msg *m)
         free(m->u.append.entries);
     }
     memset(m, 0, sizeof(*m));
+}
+
+/* ------------------------------------------------------------------------
+ * Snapshot chunks.
+ */
+
+/* A chunk's fields fit together: the decoder's rules, shared with the
+ * encoder so that it never produces what a receiver refuses. */
+static int chunk_check(const struct codec_chunk *c, struct codec_err *e)
+{
+    if (c->len > CODEC_MAX_CHUNK_BYTES) {
+        return codec_fail(e, "chunk of %zu bytes, at most %u", c->len,
+                          CODEC_MAX_CHUNK_BYTES);
+    }
+    if (c->offset > c->total || c->len > c->total - c->offset) {
+        return codec_fail(e, "chunk at %llu of %zu bytes passes total %llu",
+                          (unsigned long long)c->offset, c->len,
+                          (unsigned long long)c->total);
+    }
+    if (c->done != (c->offset + c->len == c->total)) {
+        return codec_fail(e, "done is %s but the chunk ends at %llu of %llu",
+                          c->done ? "true" : "false",
+                          (unsigned long long)(c->offset + c->len),
+                          (unsigned long long)c->total);
+    }
+    if (c->last_index == 0 || c->last_term == 0 || c->last_term > c->term) {
+        return codec_fail(e,
+                          "snapshot at %llu/%llu: index and term must be "
+                          "at least 1, the term at most %llu",
+                          (unsigned long long)c->last_term,
+                          (unsigned long long)c->last_index,
+                          (unsigned long long)c->term);
+    }
+    return 0;
+}
+
+char *codec_encode_chunk(const struct codec_chunk *c, size_t *len, char *err,
+                         size_t errlen)
+{
+    struct codec_err e = {err, errlen, false};
+    json_t *obj;
+    char *b64;
+
+    if (chunk_check(c, &e) < 0 || (c->len > 0 && c->data == NULL)) {
+        codec_fail(&e, "chunk without data");
+        return NULL;
+    }
+    obj = json_object();
+    b64 = malloc(base64_encoded_len(c->len) + 1);
+    if (obj == NULL || b64 == NULL) {
+        json_decref(obj);
+        free(b64);
+        codec_fail(&e, "out of memory");
+        return NULL;
+    }
+    base64_encode(c->data, c->len, b64);
+    enc_u64(obj, "term", c->term, &e);
+    enc_u64(obj, "from", c->from, &e);
+    enc_u64(obj, "to", c->to, &e);
+    enc_u64(obj, "last_index", c->last_index, &e);
+    enc_u64(obj, "last_term", c->last_term, &e);
+    enc_u64(obj, "offset", c->offset, &e);
+    enc_u64(obj, "total", c->total, &e);
+    enc_bool(obj, "done", c->done, &e);
+    if (json_object_set_new(obj, "data", json_string_nocheck(b64)) < 0) {
+        codec_fail(&e, "out of memory");
+    }
+    free(b64);
+    return enc_finish(obj, len, &e);
+}
+
+/* The chunk's data: canonical base64 of at most CODEC_MAX_CHUNK_BYTES,
+ * into a buffer *OUT owns. */
+static int dec_chunk_data(struct codec_dec *d, json_t *obj,
+                          struct codec_chunk *out)
+{
+    json_t *data = dec_field(d, obj, "data");
+    size_t n;
+    uint8_t *buf;
+    long got;
+
+    if (data == NULL) {
+        return -1;
+    }
+    if (!json_is_string(data)) {
+        return codec_fail(&d->e, "field \"data\" must be a base64 string");
+    }
+    n = json_string_length(data);
+    if (base64_decoded_max(n) == (size_t)-1) {
+        return codec_fail(&d->e, "data: bad base64");
+    }
+    if (dec_b64_len(json_string_value(data), n) > CODEC_MAX_CHUNK_BYTES) {
+        return codec_fail(&d->e, "chunk over %u bytes", CODEC_MAX_CHUNK_BYTES);
+    }
+    buf = malloc(base64_decoded_max(n) + 1);
+    if (buf == NULL) {
+        return codec_fail(&d->e, "out of memory");
+    }
+    got = base64_decode(json_string_value(data), n, buf);
+    if (got < 0) {
+        free(buf);
+        return codec_fail(&d->e, "data: bad base64");
+    }
+    out->data = buf;
+    out->len = (size_t)got;
+    return 0;
+}
+
+static int dec_chunk_fields(struct codec_dec *d, json_t *obj,
+                            struct codec_chunk *out)
+{
+    if (dec_ids(d, obj, &out->term, &out->from, &out->to) < 0 ||
+        dec_u64(d, obj, "last_index", &out->last_index) < 0 ||
+        dec_u64(d, obj, "last_term", &out->last_term) < 0 ||
+        dec_u64(d, obj, "offset", &out->offset) < 0 ||
+        dec_u64(d, obj, "total", &out->total) < 0 ||
+        dec_bool(d, obj, "done", &out->done) < 0 ||
+        dec_chunk_data(d, obj, out) < 0) {
+        return -1;
+    }
+    return chunk_check(out, &d->e);
+}
+
+int codec_decode_chunk(const char *buf, size_t len,
+                       const struct codec_nodes *nodes, struct codec_chunk *out,
+                       char *err, size_t errlen)
+{
+    struct codec_dec d = {nodes, {err, errlen, false}, ""};
+    json_t *root;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    root = dec_parse(&d, buf, len);
+    if (root == NULL) {
+        return -1;
+    }
+    rc = dec_chunk_fields(&d, root, out);
+    json_decref(root);
+    if (rc < 0) {
+        codec_chunk_release(out);
+    }
+    return rc;
+}
+
+void codec_chunk_release(struct codec_chunk *c)
+{
+    free((void *)c->data);
+    memset(c, 0, sizeof(*c));
+}
+
+char *codec_encode_chunk_result(const struct codec_chunk_result *r, size_t *len,
+                                char *err, size_t errlen)
+{
+    struct codec_err e = {err, errlen, false};
+    json_t *obj = json_object();
+
+    if (obj != NULL) {
+        enc_u64(obj, "term", r->term, &e);
+        enc_u64(obj, "from", r->from, &e);
+        enc_u64(obj, "to", r->to, &e);
+        enc_bool(obj, "success", r->success, &e);
+        enc_u64(obj, "next_offset", r->next_offset, &e);
+        enc_u64(obj, "match_index", r->match_index, &e);
+    }
+    return enc_finish(obj, len, &e);
+}
+
+int codec_decode_chunk_result(const char *buf, size_t len,
+                              const struct codec_nodes *nodes,
+                              struct codec_chunk_result *out, char *err,
+                              size_t errlen)
+{
+    struct codec_dec d = {nodes, {err, errlen, false}, ""};
+    json_t *root;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    root = dec_parse(&d, buf, len);
+    if (root == NULL) {
+        return -1;
+    }
+    if (dec_ids(&d, root, &out->term, &out->from, &out->to) == 0 &&
+        dec_bool(&d, root, "success", &out->success) == 0 &&
+        dec_u64(&d, root, "next_offset", &out->next_offset) == 0 &&
+        dec_u64(&d, root, "match_index", &out->match_index) == 0) {
+        rc = 0;
+    }
+    json_decref(root);
+    if (rc < 0) {
+        memset(out, 0, sizeof(*out));
+    }
+    return rc;
 }

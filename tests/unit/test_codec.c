@@ -563,6 +563,278 @@ TEST(encode_refuses_what_decode_would)
     EXPECT_TRUE(err_says("cannot encode message type 0"));
 }
 
+TEST(read_round_seq_round_trips_and_defaults_to_zero)
+{
+    struct raft_msg m = {
+        .type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 4};
+    struct raft_msg b;
+
+    m.u.append.seq = 77;
+    EXPECT_EQ(round_trip(&m, &b), 0);
+    EXPECT_EQ(b.u.append.seq, 77);
+    m.type = RAFT_MSG_APPEND_RESULT;
+    m.u.append_result.seq = 78;
+    EXPECT_EQ(round_trip(&m, &b), 0);
+    EXPECT_EQ(b.u.append_result.seq, 78);
+
+    /* An older node sends no seq: a round of 0, which confirms nothing. */
+    EXPECT_EQ(codec_decode(RAFT_MSG_APPEND, valid_append, strlen(valid_append),
+                           &nodes2, &b, err, sizeof(err)),
+              0);
+    EXPECT_EQ(b.u.append.seq, 0);
+    EXPECT_EQ(codec_decode(RAFT_MSG_APPEND_RESULT, valid_append_result,
+                           strlen(valid_append_result), &nodes2, &b, err,
+                           sizeof(err)),
+              0);
+    EXPECT_EQ(b.u.append_result.seq, 0);
+    EXPECT_TRUE(rejects(RAFT_MSG_APPEND,
+                        "{\"term\":5,\"from\":1,\"to\":2,\"prev_log_index\":3,"
+                        "\"prev_log_term\":2,\"leader_commit\":3,\"seq\":-1,"
+                        "\"entries\":[]}",
+                        "field \"seq\" must be an integer"));
+}
+
+static const char *valid_chunk =
+    "{\"term\":5,\"from\":1,\"to\":2,\"last_index\":40,\"last_term\":3,"
+    "\"offset\":0,\"total\":6,\"done\":true,\"data\":\"Zm9vYmFy\"}";
+static const char *valid_chunk_result =
+    "{\"term\":5,\"from\":1,\"to\":2,\"success\":true,\"next_offset\":6,"
+    "\"match_index\":40}";
+
+static int chunk_is_zero(const struct codec_chunk *c)
+{
+    static const struct codec_chunk zero;
+
+    return memcmp(c, &zero, sizeof(zero)) == 0;
+}
+
+/* Decode TEXT as a chunk for node 2; expect failure, zeros and WHAT. */
+static int chunk_rejects(const char *text, const char *what)
+{
+    struct codec_chunk c;
+
+    memset(&c, 0xab, sizeof(c));
+    if (codec_decode_chunk(text, strlen(text), &nodes2, &c, err, sizeof(err)) !=
+        -1) {
+        fprintf(stderr, "accepted: %.200s\n", text);
+        codec_chunk_release(&c);
+        return 0;
+    }
+    if (!chunk_is_zero(&c) || !err_says(what)) {
+        fprintf(stderr, "for %.200s\n  got \"%s\", wanted \"%s\"\n", text, err,
+                what);
+        return 0;
+    }
+    return 1;
+}
+
+TEST(snapshot_chunk_round_trip)
+{
+    static uint8_t data[CODEC_MAX_CHUNK_BYTES];
+    struct codec_chunk c = {.term = 9,
+                            .from = 3,
+                            .to = 2,
+                            .last_index = 1000,
+                            .last_term = 8,
+                            .offset = 1u << 20,
+                            .total = 3u << 20,
+                            .done = false,
+                            .data = data,
+                            .len = sizeof(data)};
+    struct codec_chunk b;
+    size_t len;
+    char *text;
+
+    for (size_t i = 0; i < sizeof(data); i++) {
+        data[i] = (uint8_t)(i * 7);
+    }
+    text = codec_encode_chunk(&c, &len, err, sizeof(err));
+    EXPECT_TRUE(text != NULL);
+    EXPECT_TRUE(len <= CODEC_MAX_REQUEST_BODY);
+    EXPECT_EQ(codec_decode_chunk(text, len, &nodes2, &b, err, sizeof(err)), 0);
+    free(text);
+    EXPECT_EQ(b.term, 9);
+    EXPECT_EQ(b.from, 3);
+    EXPECT_EQ(b.to, 2);
+    EXPECT_EQ(b.last_index, 1000);
+    EXPECT_EQ(b.last_term, 8);
+    EXPECT_EQ(b.offset, 1u << 20);
+    EXPECT_EQ(b.total, 3u << 20);
+    EXPECT_EQ(b.done, false);
+    EXPECT_EQ(b.len, sizeof(data));
+    EXPECT_TRUE(memcmp(b.data, data, sizeof(data)) == 0);
+    codec_chunk_release(&b);
+    codec_chunk_release(&b);
+    EXPECT_TRUE(chunk_is_zero(&b));
+
+    /* The last chunk, and an empty file in one empty chunk. */
+    c.offset = 2u << 20;
+    c.done = true;
+    text = codec_encode_chunk(&c, &len, err, sizeof(err));
+    EXPECT_TRUE(text != NULL);
+    EXPECT_EQ(codec_decode_chunk(text, len, &nodes2, &b, err, sizeof(err)), 0);
+    EXPECT_EQ(b.done, true);
+    codec_chunk_release(&b);
+    free(text);
+    c.offset = c.total = c.len = 0;
+    text = codec_encode_chunk(&c, &len, err, sizeof(err));
+    EXPECT_TRUE(text != NULL);
+    EXPECT_EQ(codec_decode_chunk(text, len, &nodes2, &b, err, sizeof(err)), 0);
+    EXPECT_EQ(b.len, 0);
+    codec_chunk_release(&b);
+    free(text);
+}
+
+TEST(snapshot_chunk_result_round_trip)
+{
+    struct codec_chunk_result r = {.term = 9,
+                                   .from = 1,
+                                   .to = 2,
+                                   .success = true,
+                                   .next_offset = 524288,
+                                   .match_index = 77};
+    struct codec_chunk_result b;
+    size_t len;
+    char *text = codec_encode_chunk_result(&r, &len, err, sizeof(err));
+
+    EXPECT_TRUE(text != NULL);
+    EXPECT_EQ(
+        codec_decode_chunk_result(text, len, &nodes2, &b, err, sizeof(err)), 0);
+    free(text);
+    EXPECT_EQ(b.term, 9);
+    EXPECT_EQ(b.from, 1);
+    EXPECT_EQ(b.to, 2);
+    EXPECT_EQ(b.success, true);
+    EXPECT_EQ(b.next_offset, 524288);
+    EXPECT_EQ(b.match_index, 77);
+    EXPECT_STR(codec_path(RAFT_MSG_SNAPSHOT), "/raft/install_snapshot");
+    EXPECT_EQ(codec_result_type(RAFT_MSG_SNAPSHOT), RAFT_MSG_SNAPSHOT_RESULT);
+}
+
+/* Every field of the valid chunk, removed in turn, is reported missing;
+ * and so for the chunk result. */
+TEST(chunk_fields_missing_rejected)
+{
+    const char *bodies[2] = {valid_chunk, valid_chunk_result};
+
+    for (int k = 0; k < 2; k++) {
+        json_t *root = json_loads(bodies[k], 0, NULL);
+        const char *key;
+        json_t *v;
+
+        EXPECT_TRUE(root != NULL);
+        json_object_foreach(root, key, v)
+        {
+            json_t *copy = json_deep_copy(root);
+            char *text, want[64];
+            struct codec_chunk_result r;
+            int ok;
+
+            json_object_del(copy, key);
+            text = json_dumps(copy, JSON_COMPACT);
+            json_decref(copy);
+            snprintf(want, sizeof(want), "field \"%s\" is missing", key);
+            if (k == 0) {
+                ok = chunk_rejects(text, want);
+            } else {
+                ok = codec_decode_chunk_result(text, strlen(text), &nodes2, &r,
+                                               err, sizeof(err)) == -1 &&
+                     err_says(want);
+            }
+            free(text);
+            if (!ok) {
+                json_decref(root);
+                HARNESS_FAIL("field %s", key);
+                return;
+            }
+        }
+        json_decref(root);
+    }
+}
+
+TEST(bad_snapshot_chunks_rejected)
+{
+    struct codec_chunk_result r;
+
+    EXPECT_TRUE(chunk_rejects("[]", "body must be a JSON object"));
+    EXPECT_TRUE(chunk_rejects(
+        "{\"term\":5,\"from\":2,\"to\":2,\"last_index\":40,\"last_term\":3,"
+        "\"offset\":0,\"total\":6,\"done\":true,\"data\":\"Zm9vYmFy\"}",
+        "\"from\": 2 is not a peer"));
+    EXPECT_TRUE(chunk_rejects(
+        "{\"term\":5,\"from\":1,\"to\":2,\"last_index\":40,\"last_term\":3,"
+        "\"offset\":1,\"total\":6,\"done\":true,\"data\":\"Zm9vYmFy\"}",
+        "passes total 6"));
+    EXPECT_TRUE(chunk_rejects(
+        "{\"term\":5,\"from\":1,\"to\":2,\"last_index\":40,\"last_term\":3,"
+        "\"offset\":0,\"total\":7,\"done\":true,\"data\":\"Zm9vYmFy\"}",
+        "done is true but the chunk ends at 6 of 7"));
+    EXPECT_TRUE(chunk_rejects(
+        "{\"term\":5,\"from\":1,\"to\":2,\"last_index\":40,\"last_term\":3,"
+        "\"offset\":0,\"total\":6,\"done\":false,\"data\":\"Zm9vYmFy\"}",
+        "done is false"));
+    EXPECT_TRUE(chunk_rejects(
+        "{\"term\":5,\"from\":1,\"to\":2,\"last_index\":40,\"last_term\":6,"
+        "\"offset\":0,\"total\":6,\"done\":true,\"data\":\"Zm9vYmFy\"}",
+        "the term at most 5"));
+    EXPECT_TRUE(chunk_rejects(
+        "{\"term\":5,\"from\":1,\"to\":2,\"last_index\":0,\"last_term\":3,"
+        "\"offset\":0,\"total\":6,\"done\":true,\"data\":\"Zm9vYmFy\"}",
+        "at least 1"));
+    EXPECT_TRUE(chunk_rejects(
+        "{\"term\":5,\"from\":1,\"to\":2,\"last_index\":40,\"last_term\":3,"
+        "\"offset\":0,\"total\":6,\"done\":true,\"data\":\"Zm9vYmF\"}",
+        "data: bad base64"));
+    EXPECT_TRUE(chunk_rejects(
+        "{\"term\":5,\"from\":1,\"to\":2,\"last_index\":40,\"last_term\":3,"
+        "\"offset\":0,\"total\":6,\"done\":true,\"data\":6}",
+        "\"data\" must be a base64 string"));
+    EXPECT_TRUE(chunk_rejects(
+        "{\"term\":5,\"from\":1,\"to\":2,\"last_index\":40,\"last_term\":3,"
+        "\"offset\":-1,\"total\":6,\"done\":true,\"data\":\"\"}",
+        "\"offset\" must be an integer"));
+    EXPECT_EQ(codec_decode_chunk_result("{\"term\":5}", 10, &nodes2, &r, err,
+                                        sizeof(err)),
+              -1);
+    EXPECT_TRUE(err_says("field \"from\" is missing"));
+}
+
+TEST(oversized_chunk_refused_both_ways)
+{
+    static uint8_t data[CODEC_MAX_CHUNK_BYTES + 3];
+    struct codec_chunk c = {.term = 9,
+                            .from = 1,
+                            .to = 2,
+                            .last_index = 10,
+                            .last_term = 9,
+                            .total = sizeof(data),
+                            .done = true,
+                            .data = data,
+                            .len = sizeof(data)};
+    struct codec_chunk b;
+    size_t len;
+    char *text, *b64;
+    json_t *obj;
+
+    EXPECT_TRUE(codec_encode_chunk(&c, &len, err, sizeof(err)) == NULL);
+    EXPECT_TRUE(err_says("at most 1048576"));
+    b64 = malloc(base64_encoded_len(sizeof(data)) + 1);
+    EXPECT_TRUE(b64 != NULL);
+    base64_encode(data, sizeof(data), b64);
+    obj = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:b,s:s}", "term", 9, "from",
+                    1, "to", 2, "last_index", 10, "last_term", 9, "offset", 0,
+                    "total", (json_int_t)sizeof(data), "done", 1, "data", b64);
+    free(b64);
+    text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    EXPECT_EQ(
+        codec_decode_chunk(text, strlen(text), &nodes2, &b, err, sizeof(err)),
+        -1);
+    free(text);
+    EXPECT_TRUE(err_says("chunk over 1048576 bytes"));
+    EXPECT_TRUE(chunk_is_zero(&b));
+}
+
 TEST(base64_known_vectors)
 {
     static const char *plain[] = {"",     "f",     "fo",    "foo",
@@ -605,6 +877,12 @@ int main(void)
     RUN(entry_bounds_enforced);
     RUN(largest_append_fits_the_body_bound);
     RUN(encode_refuses_what_decode_would);
+    RUN(read_round_seq_round_trips_and_defaults_to_zero);
+    RUN(snapshot_chunk_round_trip);
+    RUN(snapshot_chunk_result_round_trip);
+    RUN(chunk_fields_missing_rejected);
+    RUN(bad_snapshot_chunks_rejected);
+    RUN(oversized_chunk_refused_both_ways);
     RUN(base64_known_vectors);
     DONE();
 }
