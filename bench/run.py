@@ -35,6 +35,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
 
+
+def is_sanitized(path):
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+# `make asan` leaves its sanitized binary as ./varde; measure the plain
+# build instead unless told otherwise.
+if not os.environ.get("VARDE_BIN") and is_sanitized(
+        os.path.join(ROOT, "varde")):
+    os.environ["VARDE_BIN"] = os.path.join(ROOT, "build", "varde")
+
 import cluster  # noqa: E402
 
 PARTS = ("poll", "failover", "transfer", "rss")
@@ -232,8 +247,12 @@ def main(argv):
 
     print("varde failover bench: 3 nodes on loopback, default timeouts "
           "(election 150-300 ms, heartbeat 50 ms), %d trials" % trials)
+    print("binary: %s%s" % (os.path.relpath(cluster.VARDE, os.getcwd()),
+                            " (SANITIZED: numbers not representative)"
+                            if is_sanitized(cluster.VARDE) else ""))
     results = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-               "commit": git_head(), "machine": {
+               "commit": git_head(), "binary": cluster.VARDE,
+               "sanitized": is_sanitized(cluster.VARDE), "machine": {
                    "cpus": os.cpu_count(), "kernel": platform.release()},
                "trials": trials, "poll_pause_ms": POLL_PAUSE * 1000}
     fns = {"poll": part_poll, "failover": part_failover,

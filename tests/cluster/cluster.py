@@ -38,7 +38,8 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-VARDE = os.environ.get("VARDE_BIN", os.path.join(ROOT, "varde"))
+VARDE = os.path.abspath(os.environ.get("VARDE_BIN") or
+                        os.path.join(ROOT, "varde"))
 
 # Listening ports come from here: below the kernel's ephemeral range, so an
 # outgoing connection never takes the port a restarted node needs, and away
@@ -47,6 +48,10 @@ PORT_LOW = 20000
 PORT_HIGH = 32000
 
 LOG_TAIL_LINES = 40
+
+# A line a sanitizer build writes when it finds an error (ASan, LSan), and
+# UBSan's "file:line: runtime error: ...".
+SANITIZER_MARK = "Sanitizer:"
 
 
 class Skip(Exception):
@@ -644,6 +649,11 @@ class Cluster:
                                     % (nd.id, nd.proc.pid))
             nd.client.close()
             nd._reap()
+            for line in nd.log_tail(10 ** 6):
+                if SANITIZER_MARK in line or "runtime error:" in line:
+                    problems.append("node %d log: %s" % (nd.id,
+                                                         line.strip()[:160]))
+                    break
             for pid, rc, expected in nd.exits:
                 if not expected:
                     problems.append("node %d (pid %d) exited by itself with "

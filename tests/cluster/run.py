@@ -122,6 +122,12 @@ def become_subreaper():
         pass
 
 
+def default_sigint():
+    """preexec_fn: a test gets Ctrl-C as KeyboardInterrupt even when the
+    runner was started with SIGINT ignored (in the background)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def group_alive(pgid):
     """Reap the group's zombies; True if a process of group PGID lives."""
     while True:
@@ -160,7 +166,7 @@ def run_test(fname, func, limit, tmpdir):
             [sys.executable, os.path.abspath(__file__), "--one", fname, func,
              result_path],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=default_sigint)
         problems = []
         try:
             child.wait(timeout=limit + GRACE)
@@ -169,6 +175,17 @@ def run_test(fname, func, limit, tmpdir):
                             % GRACE)
             kill_group(child.pid)
             child.wait()
+        except KeyboardInterrupt:
+            # Ctrl-C: let the test clean up (it gets KeyboardInterrupt),
+            # then make sure, and stop the run.
+            child.send_signal(signal.SIGINT)
+            try:
+                child.wait(timeout=GRACE)
+            except subprocess.TimeoutExpired:
+                pass
+            kill_group(child.pid)
+            cluster.nft_delete_table(cluster.nft_table_name(child.pid))
+            raise
     seconds = time.monotonic() - start
     if group_alive(child.pid):
         problems.append("left processes running; killed them")
@@ -184,12 +201,13 @@ def run_test(fname, func, limit, tmpdir):
         with open(result_path) as f:
             res = json.load(f)
     except (OSError, ValueError):
-        res = {"result": "fail",
-               "reason": "test process ended with status %s and no result"
-                         % child.returncode}
+        res = {"result": "fail", "reason": "no result"}
+        if not problems:
+            res["reason"] = ("test process ended with status %s and no "
+                             "result" % child.returncode)
     if problems:
         reason = "; ".join(problems)
-        if res["result"] == "fail":
+        if res["result"] == "fail" and res["reason"] != "no result":
             reason = res["reason"] + "; " + reason
         res = {"result": "fail", "reason": reason}
     return res["result"], res.get("reason", ""), output, seconds
@@ -258,4 +276,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    try:
+        sys.exit(main(sys.argv))
+    except KeyboardInterrupt:
+        print("\ncluster: interrupted", file=sys.stderr)
+        sys.exit(130)

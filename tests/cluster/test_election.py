@@ -6,6 +6,7 @@ Default timeouts unless a test says otherwise: elections 150-300 ms,
 heartbeats every 50 ms.
 """
 
+import json
 import os
 import sys
 import time
@@ -78,7 +79,8 @@ def test_restarted_leader_rejoins_as_follower_without_disruption():
         lead, term = c.wait_leader(3.0, ids=others(c, old), exclude=[old])
         c[old].start()
         c.wait_until(lambda: (c[old].status() or {}).get("leader") == lead,
-                     2.0, "restarted node %d to follow leader %d" % (old, lead))
+                     2.0,
+                     "restarted node %d to follow leader %d" % (old, lead))
         st = c[old].status()
         assert st["role"] == "follower" and st["term"] == term, \
             "restarted node: role %s term %s, expected follower in term %d" \
@@ -119,10 +121,58 @@ def test_sigterm_leader_hands_over_in_less_than_an_election_timeout():
         assert took < 0.4, \
             "takeover took %s: an election, not a handover" % ms(took)
         assert new_term == term + 1, \
-            "handover should win term %d at once, got %d" % (term + 1, new_term)
+            "handover should win term %d at once, got %d" \
+            % (term + 1, new_term)
         rc = c[lead].wait_exit(5.0)
         assert rc == 0, "old leader exited with %s, expected 0" % rc
         c.watch_stable(new, new_term, 0.3, ids=survivors)
+
+
+@cluster.timeout(30)
+def test_admin_transfer_hands_over_to_the_named_node():
+    # Long election timeouts, as above: only a handover is this fast.
+    with Cluster(3, election_timeout="500-1000") as c:
+        lead, term = c.wait_leader(5.0)
+        f1, f2 = others(c, lead)
+        st, _, body = c[f1].request("POST", "/v1/leader/transfer?to=%d" % f2)
+        assert st == 503 and json.loads(body).get("leader") == lead, \
+            "transfer asked of follower %d: %d %r" % (f1, st, body)
+
+        t0 = time.monotonic()
+        st, _, body = c[lead].request("POST",
+                                      "/v1/leader/transfer?to=%d" % f2)
+        assert st == 200 and json.loads(body).get("transfer_to") == f2, \
+            "transfer to %d: %d %r" % (f2, st, body)
+        new, new_term = c.wait_leader(3.0, exclude=[lead])
+        took = time.monotonic() - t0
+        note("asked node %d to hand over to %d: node %d leads term %d "
+             "after %s" % (lead, f2, new, new_term, ms(took)))
+        assert new == f2, "expected node %d to take over, got %d" % (f2, new)
+        assert new_term == term + 1 and took < 0.4, \
+            "term %d after %s: an election, not a handover" \
+            % (new_term, ms(took))
+
+        # Without ?to the leader picks an up-to-date follower itself.
+        st, _, body = c[new].request("POST", "/v1/leader/transfer")
+        assert st == 200, "transfer: %d %r" % (st, body)
+        new2, term2 = c.wait_leader(3.0, exclude=[new])
+        assert term2 == new_term + 1, "term %d after %d" % (term2, new_term)
+        c.watch_stable(new2, term2, 0.3)
+
+
+def test_metrics_are_prometheus_text():
+    with Cluster(3) as c:
+        lead, _ = c.wait_leader(3.0)
+        for i in c.ids():
+            st, hdrs, body = c[i].request("GET", "/metrics")
+            text = body.decode()
+            assert st == 200, "GET /metrics on %d: %d" % (i, st)
+            assert "text/plain" in hdrs.get("Content-Type", ""), hdrs
+            samples = [ln for ln in text.splitlines()
+                       if ln and not ln.startswith("#")]
+            assert samples and all(len(ln.split()) == 2 for ln in samples), \
+                "not Prometheus text:\n%s" % text[:500]
+            assert "# TYPE " in text, text[:500]
 
 
 def test_node_2_wins_when_node_1_never_started():
