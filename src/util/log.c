@@ -13,9 +13,15 @@ static enum log_level min_level = LOG_INFO;
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
-void log_set_level(enum log_level level) { min_level = level; }
+void log_set_level(enum log_level level)
+{
+    min_level = level;
+}
 
-enum log_level log_get_level(void) { return min_level; }
+enum log_level log_get_level(void)
+{
+    return min_level;
+}
 
 int log_parse_level(const char *s, enum log_level *out)
 {
@@ -29,8 +35,7 @@ int log_parse_level(const char *s, enum log_level *out)
     return -1;
 }
 
-void log_msg(enum log_level level, const char *component, const char *fmt,
-             ...)
+void log_msg(enum log_level level, const char *component, const char *fmt, ...)
 {
     char line[1024];
     struct timeval tv;
@@ -45,8 +50,9 @@ void log_msg(enum log_level level, const char *component, const char *fmt,
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
     n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-    w = snprintf(line + n, sizeof(line) - n, ".%03dZ %-5s %s: ",
-                 (int)(tv.tv_usec / 1000), level_names[level], component);
+    w = snprintf(line + n, sizeof(line) - n,
+                 ".%03dZ %-5s %s: ", (int)(tv.tv_usec / 1000),
+                 level_names[level], component);
     n += (size_t)w;
     va_start(ap, fmt);
     w = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
@@ -80,4 +86,7 @@ static void libevent_log_cb(int severity, const char *msg)
     }
 }
 
-void log_hook_libevent(void) { event_set_log_callback(libevent_log_cb); }
+void log_hook_libevent(void)
+{
+    event_set_log_callback(libevent_log_cb);
+}

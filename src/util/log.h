@@ -13,8 +13,8 @@ int log_parse_level(const char *s, enum log_level *out);
 
 /* Write "2026-12-03T13:57:09.123Z INFO  raft: MESSAGE\n" to stderr as one
  * write(2), so lines from concurrent processes never interleave. */
-void log_msg(enum log_level level, const char *component, const char *fmt,
-             ...) __attribute__((format(printf, 3, 4)));
+void log_msg(enum log_level level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Route libevent's own messages into log_msg() under component "event". */
 void log_hook_libevent(void);

@@ -97,7 +97,7 @@ static struct raft_msg append_ok(uint64_t from, uint64_t to, uint64_t term)
     struct raft_msg m = {
         .type = RAFT_MSG_APPEND_RESULT, .from = from, .to = to, .term = term};
 
-        m.u.append_result.success = true;
+    m.u.append_result.success = true;
     m.u.append_result.match_index = 1; /* the new leader's no-op */
     return m;
 }
