@@ -9,6 +9,9 @@
 /* `varde status`: the raft members, their roles, and the leader. */
 int status_main(int argc, char **argv);
 
+/* `varde kv get|put|del`: the cluster's key-value store. */
+int kv_main(int argc, char **argv);
+
 /* `varde demo`: a 3-node raft cluster on this machine, with a tour. */
 int demo_main(int argc, char **argv);
 

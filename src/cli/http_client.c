@@ -287,6 +287,7 @@ static void conn_start(struct conn *c, struct http_call *call,
     call->error = HTTP_OK;
     call->errmsg[0] = '\0';
     call->status = 0;
+    call->retry_after = -1;
     call->resp_body = NULL;
     call->resp_len = 0;
 
@@ -335,6 +336,25 @@ static int parse_status_line(const char *line)
     return status;
 }
 
+/* Retry-After as delta-seconds ("3", bounded to a day), or -1 for anything
+ * else (absent, an HTTP date, garbage). */
+static int parse_seconds(const char *value)
+{
+    int v = 0;
+    size_t i;
+
+    for (i = 0; isdigit((unsigned char)value[i]); i++) {
+        if (i >= 9) {
+            return -1;
+        }
+        v = v * 10 + (value[i] - '0');
+    }
+    if (i == 0 || (value[i] != '\0' && !isspace((unsigned char)value[i]))) {
+        return -1;
+    }
+    return v < 86400 ? v : 86400;
+}
+
 /* One header line, NUL-terminated. Returns 0, or -1 when the call failed. */
 static int conn_header(struct conn *c, char *line)
 {
@@ -348,6 +368,10 @@ static int conn_header(struct conn *c, char *line)
     value = colon + 1 + strspn(colon + 1, " \t");
     if (strcasecmp(line, "transfer-encoding") == 0) {
         c->chunked = c->chunked || strcasestr(value, "chunked") != NULL;
+        return 0;
+    }
+    if (strcasecmp(line, "retry-after") == 0) {
+        c->call->retry_after = parse_seconds(value);
         return 0;
     }
     if (strcasecmp(line, "content-length") != 0) {
@@ -785,6 +809,7 @@ void http_call_clear(struct http_call *call)
     call->resp_body = NULL;
     call->resp_len = 0;
     call->status = 0;
+    call->retry_after = -1;
     call->error = HTTP_OK;
     call->errmsg[0] = '\0';
 }

@@ -53,6 +53,7 @@ struct http_call {
     int error;        /* enum http_error; HTTP_OK when an answer came */
     char errmsg[256]; /* one line, naming the address, when error != 0 */
     int status;       /* HTTP status code of the answer, e.g. 200 */
+    int retry_after;  /* Retry-After in seconds; -1: none, or not seconds */
     char *resp_body;  /* malloc'd, NUL-terminated; free: http_call_clear */
     size_t resp_len;  /* bytes in resp_body, without the NUL */
 };

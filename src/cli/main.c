@@ -21,6 +21,7 @@ static int version_main(int argc, char **argv);
 static const struct command commands[] = {
     {"raft", node_main, "run a raft node (the control plane daemon)"},
     {"status", status_main, "show the raft members, their roles and leader"},
+    {"kv", kv_main, "read and write the key-value store: get, put, del"},
     {"demo", demo_main, "run a 3-node raft cluster here, with a tour"},
     {"help", help_main, "this help, or a command's: varde help COMMAND"},
     {"version", version_main, "print the version"},
