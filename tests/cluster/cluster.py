@@ -1,8 +1,11 @@
 """cluster.py - run real `varde raft` processes on loopback and break them.
 
-A Cluster starts N nodes, each on its own loopback address (node N on
-127.0.0.1N, e.g. 127.0.0.11, 127.0.0.12, ...) and its own port, with data
-dirs and logs in a temporary directory. Tests then kill, pause, restart and
+A Cluster starts N nodes, each on its own loopback address and its own
+port, with data dirs and logs in a temporary directory. Node N gets
+127.X.Y.1N (127.X.Y.11, 127.X.Y.12, ...), where 127.X.Y is a /24 that this
+cluster claims for itself (a lock file per /24, first choice derived from the
+pid), so that several test runs on one machine never share an address and
+never cut each other's links. Tests then kill, pause, restart and
 cut nodes off and wait, by polling GET /v1/status with a deadline, for the
 cluster to reach the state they expect.
 
@@ -15,7 +18,8 @@ cluster to reach the state they expect.
 Cutting links: because every daemon binds its outgoing connections to its
 own address, one link between two nodes can be cut with two nftables rules
 (saddr A daddr B, and back) in a table of the test's own, named
-varde_test_<pid>. The table is deleted by heal() and always by teardown.
+varde_test_<pid>. The rules name only this cluster's addresses, so they
+touch no other run. The table is deleted by heal() and always by teardown.
 
 Teardown kills every process the cluster started and raises if one cannot be
 reaped, or if a node died while the test did not ask it to. The last lines of
@@ -25,6 +29,8 @@ Python 3 standard library only; run with /usr/bin/python3.
 """
 
 import ctypes
+import errno
+import fcntl
 import http.client
 import json
 import os
@@ -48,6 +54,14 @@ PORT_LOW = 20000
 PORT_HIGH = 32000
 
 LOG_TAIL_LINES = 40
+
+# Own addresses: 127.X.Y.0/24 with X in 1..254 (never 127.0.0.x, where
+# 127.0.0.1 lives, nor 127.255.x.x, whose last address is the broadcast).
+# A cluster holds an flock on NET_LOCK_DIR/127.X.Y for its lifetime; the
+# kernel drops it when the process dies, so a crashed run leaves no claim.
+NET_LOCK_DIR = os.path.join(tempfile.gettempdir(), "varde-test-nets")
+NET_COUNT = 254 * 256
+NET_TRIES = 512
 
 # A line a sanitizer build writes when it finds an error (ASan, LSan), and
 # UBSan's "file:line: runtime error: ...".
@@ -400,6 +414,71 @@ def pick_ports(hosts):
 
 
 # ---------------------------------------------------------------------------
+# own loopback addresses
+
+
+class NetClaim:
+    """A /24 of loopback, 127.X.Y.0/24, held by this process through an
+    flock until release() (or its death). The first choice is derived from
+    the pid; a /24 held by another run is passed over."""
+
+    def __init__(self, pid=None):
+        pid = os.getpid() if pid is None else pid
+        try:
+            os.mkdir(NET_LOCK_DIR)
+            os.chmod(NET_LOCK_DIR, 0o1777)  # any user's runs share it
+        except FileExistsError:
+            pass
+        first = pid % NET_COUNT
+        for k in range(NET_TRIES):
+            n = (first + k) % NET_COUNT
+            x, y = 1 + n // 256, n % 256
+            fd = self._try_lock(os.path.join(NET_LOCK_DIR,
+                                             "127.%d.%d" % (x, y)))
+            if fd is not None:
+                self.prefix = "127.%d.%d" % (x, y)
+                self.path = os.path.join(NET_LOCK_DIR, self.prefix)
+                self.fd = fd
+                return
+        raise RuntimeError("no free loopback /24 among %d tried in %s"
+                           % (NET_TRIES, NET_LOCK_DIR))
+
+    @staticmethod
+    def _try_lock(path):
+        """An fd holding the flock of PATH, or None if another holds it.
+        The holder unlinks the file on release, so a lock taken on a file
+        that was unlinked meanwhile is worthless: check the path still
+        names the file locked."""
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                os.close(fd)
+                raise
+        os.close(fd)
+        return None
+
+    def host(self, node_id):
+        """Node NODE_ID's address: 127.X.Y.(10 + NODE_ID)."""
+        return "%s.%d" % (self.prefix, 10 + node_id)
+
+    def release(self):
+        """Unlink the lock file (still holding it), then let go."""
+        if self.fd is not None:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+            os.close(self.fd)
+            self.fd = None
+
+
+# ---------------------------------------------------------------------------
 # nftables
 
 
@@ -448,8 +527,9 @@ class Cluster:
 
     n                  number of members
     start              ids to start now (default all; [] for none)
-    own_addresses      node N on 127.0.0.1N (needed to cut links), else all
-                       on 127.0.0.1 with distinct ports
+    own_addresses      node N on 127.X.Y.1N, in a /24 of this cluster's own
+                       (needed to cut links), else all on 127.0.0.1 with
+                       distinct ports
     election_timeout   "MIN-MAX" in ms, passed as --election-timeout
     heartbeat_interval ms, passed as --heartbeat-interval
     """
@@ -470,11 +550,20 @@ class Cluster:
         self.cuts = []
         self.last_seen = {}
         self.torn_down = False
-        hosts = [("127.0.0.%d" % (10 + i)) if own_addresses else "127.0.0.1"
-                 for i in range(1, n + 1)]
-        ports = pick_ports(hosts)
-        self.nodes = {i: Node(self, i, hosts[i - 1], ports[i - 1])
-                      for i in range(1, n + 1)}
+        self.net = None
+        try:
+            if own_addresses:
+                self.net = NetClaim()
+                hosts = [self.net.host(i) for i in range(1, n + 1)]
+            else:
+                hosts = ["127.0.0.1"] * n
+            ports = pick_ports(hosts)
+            self.nodes = {i: Node(self, i, hosts[i - 1], ports[i - 1])
+                          for i in range(1, n + 1)}
+        except BaseException:
+            self._release_net()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
         try:
             self.start(start)
         except BaseException:
@@ -660,12 +749,18 @@ class Cluster:
                                     "status %s" % (nd.id, pid, rc))
         if failed or problems:
             self.print_logs(state)
+        self._release_net()
         if os.environ.get("VARDE_KEEP"):
             print("cluster files kept in %s" % self.tmp, file=sys.stderr)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
         if problems:
             raise AssertionError("teardown: " + "; ".join(problems))
+
+    def _release_net(self):
+        if self.net is not None:
+            self.net.release()
+            self.net = None
 
     def print_logs(self, state=None):
         out = sys.stderr
