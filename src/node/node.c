@@ -1,28 +1,40 @@
 /* node.c - the driver around the raft core: clock, disk, network, signals.
  *
  * Every event goes the same way: give it to the core (raft_tick, raft_step,
- * raft_transfer), then node_drive() drains raft_ready(). For each batch the
- * hard state is made durable FIRST (meta_save fsyncs before it returns; if
- * it fails the node stops, because a vote must never be sent that a crash
- * could forget), THEN the messages go out: requests through the peer
- * clients, results as the HTTP answers to the inbound requests they belong
- * to. Only when a batch's pointers are no longer needed does the driver
- * call back into the core: raft_persisted() for the batch's log entries,
- * raft_report_unreachable() for peers whose requests could not be sent
- * (each at most once per drive, so a dropped probe cannot loop). Finally
- * the one timer is re-armed for raft_next_deadline().
+ * raft_propose, raft_transfer, ...), then node_drive() drains raft_ready().
+ * Each batch of ready is handled in this order:
  *
- * Log entries go to the write-ahead log (storage/wal.h) after the batch's
- * messages are queued, so a leader's entries travel while its disk works:
- * a conflicting suffix is cut first, then append and one fsync for the
- * whole batch (group commit), then raft_persisted(). A failed write stops
- * the node like a failed meta_save: what reached the disk is unknown.
- * On start the log is restored from the WAL into the core.
+ *   1. the hard state (term, vote) is made durable: meta_save() fsyncs
+ *      before it returns, and if it fails the node stops, because a vote
+ *      must never be sent that a crash could forget;
+ *   2. a snapshot received from the leader is loaded into the state
+ *      machine and the WAL restarts after it (node_snap.c);
+ *   3. new log entries are appended to the WAL, buffered, not yet synced
+ *      (a conflicting suffix is cut first, durably);
+ *   4. the messages go out: requests through the peer clients, results as
+ *      the HTTP answers to the inbound requests they belong to. A leader's
+ *      entries thus travel while its own disk works; the core never emits
+ *      an acknowledgement of an entry that is not yet durable here;
+ *   5. committed entries are applied to the key-value store, and the
+ *      writes waiting for them are answered (node_kv.c);
+ *   6. reads the core confirmed are served once applied reaches them;
+ *   7. once the batch's pointers are dead: a snapshot when enough entries
+ *      were applied, and raft_report_unreachable() for peers whose
+ *      requests with entries could not be sent.
  *
- * Inbound requests are held in the pending list with an rpc_id the core
- * copies into its result. The core answers within the same event in
- * practice; whatever is still pending after NODE_PENDING_TIMEOUT_MS gets a
- * 503, so no HTTP request is held forever.
+ * Group commit. Appending only marks the WAL dirty and activates flush_ev,
+ * an event of the lowest priority: libevent runs it only when a turn of
+ * the loop finds nothing else ready, so every request, reply and socket
+ * write that arrived meanwhile is handled first, and ONE fdatasync covers
+ * all the entries they appended. Then raft_persisted() and another drive.
+ * While events keep coming the fsync waits at most NODE_SYNC_MAX_DELAY_US.
+ * A failed write or sync stops the node: what reached the disk is unknown.
+ *
+ * Inbound peer requests are held in the pending list with an rpc_id the
+ * core copies into its result. The core answers within the same event in
+ * practice (a follower's acknowledgement waits for the next fsync);
+ * whatever is still pending after NODE_PENDING_TIMEOUT_MS gets a 503, so no
+ * HTTP request is held forever.
  *
  * Stopping: on SIGTERM or SIGINT a follower leaves at once. A leader asks
  * the core to hand over (raft_transfer to the most up-to-date follower),
@@ -55,6 +67,14 @@ uint64_t node_now(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t node_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static struct timeval node_tv(uint64_t ms)
 {
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
@@ -62,8 +82,7 @@ static struct timeval node_tv(uint64_t ms)
     return tv;
 }
 
-/* The position of member ID in opts.peers, or -1. */
-static int node_pos(const struct node *n, uint64_t id)
+int node_pos(const struct node *n, uint64_t id)
 {
     for (size_t i = 0; i < n->opts.peers.n; i++) {
         if (n->opts.peers.node[i].id == id) {
@@ -138,6 +157,25 @@ static void node_pending_cb(evutil_socket_t fd, short what, void *arg)
  * Acting on the core's output.
  */
 
+/* The JSON of result M: a chunk result for SNAPSHOT_RESULT (the reply to
+ * the last chunk), else the message itself. */
+static char *node_encode_result(const struct raft_msg *m, size_t *len,
+                                char *err, size_t errlen)
+{
+    struct codec_chunk_result r;
+
+    if (m->type != RAFT_MSG_SNAPSHOT_RESULT) {
+        return codec_encode(m, len, err, errlen);
+    }
+    memset(&r, 0, sizeof(r));
+    r.term = m->term;
+    r.from = m->from;
+    r.to = m->to;
+    r.success = m->u.append_result.success;
+    r.match_index = m->u.append_result.match_index;
+    return codec_encode_chunk_result(&r, len, err, errlen);
+}
+
 /* A result for an inbound request: it becomes that request's HTTP reply. */
 static void node_answer(struct node *n, const struct raft_msg *m)
 {
@@ -152,7 +190,7 @@ static void node_answer(struct node *n, const struct raft_msg *m)
                   (unsigned long long)m->rpc_id);
         return;
     }
-    text = codec_encode(m, &len, err, sizeof(err));
+    text = node_encode_result(m, &len, err, sizeof(err));
     if (text == NULL) {
         log_error("node", "cannot encode %s: %s -> 500",
                   raft_msg_type_name(m->type), err);
@@ -179,8 +217,12 @@ static int node_send(struct node *n, const struct raft_msg *m)
             return 0;
         }
         return peer_client_send(n->clients[pos], m);
+    case RAFT_MSG_SNAPSHOT:
+        node_snap_send(n, m);
+        return 0;
     case RAFT_MSG_VOTE_RESULT:
     case RAFT_MSG_APPEND_RESULT:
+    case RAFT_MSG_SNAPSHOT_RESULT:
         node_answer(n, m);
         return 0;
     default:
@@ -189,16 +231,22 @@ static int node_send(struct node *n, const struct raft_msg *m)
     }
 }
 
-/* Make the batch's log entries durable. Returns 0 with the last one's
- * index and term in *INDEX and *TERM (0 when the batch has none), or -1
- * (logged) when the log could not be written. */
-static int node_store_entries(struct node *n, const struct raft_ready *rd,
-                              uint64_t *index, uint64_t *term)
+void node_flush_soon(struct node *n)
+{
+    if (!n->flush_armed && n->flush_ev != NULL && !n->done) {
+        n->flush_armed = true;
+        event_active(n->flush_ev, EV_TIMEOUT, 1);
+    }
+}
+
+/* Append the batch's log entries to the WAL, buffered: the group commit
+ * syncs them. Returns 0, or -1 (logged) when the log could not be
+ * written. */
+static int node_store_entries(struct node *n, const struct raft_ready *rd)
 {
     const struct raft_entry *first, *last;
     char err[256];
 
-    *index = *term = 0;
     if (rd->n_entries == 0) {
         return 0;
     }
@@ -206,21 +254,62 @@ static int node_store_entries(struct node *n, const struct raft_ready *rd,
     last = &rd->entries[rd->n_entries - 1];
     if ((first->index <= wal_last_index(n->wal) &&
          wal_truncate_suffix(n->wal, first->index, err, sizeof(err)) < 0) ||
-        wal_append(n->wal, rd->entries, rd->n_entries, err, sizeof(err)) < 0 ||
-        wal_sync(n->wal, NULL, err, sizeof(err)) < 0) {
+        wal_append(n->wal, rd->entries, rd->n_entries, err, sizeof(err)) < 0) {
         log_error("node",
                   "cannot write entries %llu-%llu to the log: %s -> stop",
                   (unsigned long long)first->index,
                   (unsigned long long)last->index, err);
         return -1;
     }
-    *index = last->index;
-    *term = last->term;
+    if (n->unsynced_index == 0) {
+        n->unsynced_since_us = node_now_us();
+    }
+    n->unsynced_index = last->index;
+    n->unsynced_term = last->term;
+    node_flush_soon(n);
     return 0;
 }
 
-/* Leave the loop after a short linger that flushes written replies. */
-static void node_finish(struct node *n, int code)
+/* The group commit: one fdatasync for everything appended, then tell the
+ * core. Returns 0, or -1 (logged) when the sync failed. */
+static int node_sync(struct node *n)
+{
+    uint64_t index = n->unsynced_index, term = n->unsynced_term;
+    uint64_t t0;
+    char err[256];
+
+    if (index == 0) {
+        return 0;
+    }
+    t0 = node_now_us();
+    if (wal_sync(n->wal, NULL, err, sizeof(err)) < 0) {
+        log_error("node", "cannot sync the log up to %llu: %s -> stop",
+                  (unsigned long long)index, err);
+        return -1;
+    }
+    hist_observe(&n->m.fsync, (double)(node_now_us() - t0) / 1e6);
+    n->unsynced_index = n->unsynced_term = 0;
+    raft_persisted(n->raft, index, term, node_now());
+    return 0;
+}
+
+static void node_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct node *n = arg;
+
+    (void)fd, (void)what;
+    n->flush_armed = false;
+    if (n->done) {
+        return;
+    }
+    if (node_sync(n) < 0) {
+        node_finish(n, 1);
+        return;
+    }
+    node_drive(n);
+}
+
+void node_finish(struct node *n, int code)
 {
     struct timeval tv = node_tv(NODE_LINGER_MS);
 
@@ -299,38 +388,100 @@ static void node_report_failed(struct node *n, unsigned failed,
     }
 }
 
+/* Steps 4 to 6 of a batch: send, apply, serve reads. Sets the bits of
+ * peers whose requests with entries could not be sent in *FAILED. Returns
+ * 0, or -1 when the node must stop. */
+static int node_batch_out(struct node *n, const struct raft_ready *rd,
+                          unsigned *failed)
+{
+    for (size_t i = 0; i < rd->n_msgs; i++) {
+        const struct raft_msg *m = &rd->msgs[i];
+        int pos = node_pos(n, m->to);
+
+        if (node_send(n, m) < 0 && pos >= 0 && m->type == RAFT_MSG_APPEND &&
+            m->u.append.n_entries > 0) {
+            *failed |= 1u << pos;
+        }
+    }
+    for (size_t i = 0; i < rd->n_committed; i++) {
+        if (node_kv_apply(n, &rd->committed[i]) < 0) {
+            return -1;
+        }
+    }
+    node_kv_reads_confirmed(n, rd->reads, rd->n_reads);
+    node_kv_serve_reads(n);
+    return 0;
+}
+
+/* One batch of ready, in the order described at the top of the file.
+ * Returns 0, or -1 when the node must stop. */
+static int node_batch(struct node *n, const struct raft_ready *rd,
+                      unsigned *failed)
+{
+    if (rd->hard_state_changed && node_persist(n, &rd->hard_state) < 0) {
+        return -1;
+    }
+    if (rd->snapshot_installed && node_snap_install(n, &rd->snapshot) < 0) {
+        return -1;
+    }
+    if (node_store_entries(n, rd) < 0) {
+        return -1;
+    }
+    return node_batch_out(n, rd, failed);
+}
+
+/* The fsync has waited long enough while events kept coming. */
+static bool node_sync_overdue(const struct node *n)
+{
+    return n->unsynced_index != 0 &&
+           node_now_us() - n->unsynced_since_us >= NODE_SYNC_MAX_DELAY_US;
+}
+
+/* Leadership changes that concern the client API. */
+static void node_check_role(struct node *n)
+{
+    struct raft_status st;
+
+    raft_status(n->raft, &st);
+    if (n->was_leader && st.role != RAFT_LEADER) {
+        node_kv_leadership_lost(n);
+    }
+    n->was_leader = st.role == RAFT_LEADER;
+}
+
 void node_drive(struct node *n)
 {
     struct raft_ready rd;
     unsigned reported = 0;
 
-    while (!n->done && raft_ready(n->raft, &rd)) {
-        uint64_t last_index, last_term;
+    while (!n->done) {
         unsigned failed = 0;
 
-        if (rd.hard_state_changed && node_persist(n, &rd.hard_state) < 0) {
-            node_finish(n, 1);
-            return;
-        }
-        for (size_t i = 0; i < rd.n_msgs; i++) {
-            const struct raft_msg *m = &rd.msgs[i];
-            int pos = node_pos(n, m->to);
-
-            if (node_send(n, m) < 0 && pos >= 0 && m->type == RAFT_MSG_APPEND &&
-                m->u.append.n_entries > 0) {
-                failed |= 1u << pos;
+        if (!raft_ready(n->raft, &rd)) {
+            if (!node_sync_overdue(n)) {
+                break;
             }
+            if (node_sync(n) < 0) {
+                node_finish(n, 1);
+                return;
+            }
+            continue;
         }
-        if (node_store_entries(n, &rd, &last_index, &last_term) < 0) {
+        if (node_batch(n, &rd, &failed) < 0) {
             node_finish(n, 1);
             return;
         }
         /* rd's pointers are dead from here on: calls into the core. */
-        if (last_index > 0) {
-            raft_persisted(n->raft, last_index, last_term, node_now());
+        if (node_snap_maybe_take(n) < 0) {
+            node_finish(n, 1);
+            return;
         }
         node_report_failed(n, failed, &reported);
     }
+    if (n->done) {
+        return;
+    }
+    node_check_role(n);
     node_check_stop(n);
     if (!n->done) {
         node_arm_tick(n);
@@ -465,7 +616,6 @@ static uint64_t node_seed(void)
     return node_now() ^ ((uint64_t)getpid() << 32);
 }
 
-/* Outgoing connections bind our own host: fail now, clearly, if we can't. */
 static int node_check_local(const struct addr *self, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
@@ -539,29 +689,6 @@ static int node_open_core(struct node *n, char *err, size_t errlen)
     return 0;
 }
 
-/* Recover the write-ahead log and hand its entries to the core. */
-static int node_open_log(struct node *n, char *err, size_t errlen)
-{
-    struct wal_entries loaded;
-    int rc = 0;
-
-    if (wal_open(n->opts.data_dir, NULL, &n->wal, &loaded, err, errlen) < 0) {
-        return -1;
-    }
-    if (loaded.first_index != 1) {
-        snprintf(err, errlen,
-                 "the log in %s/wal starts at index %llu, after a snapshot, "
-                 "and this node cannot load snapshots yet",
-                 n->opts.data_dir, (unsigned long long)loaded.first_index);
-        rc = -1;
-    } else if (raft_restore_log(n->raft, 0, 0, loaded.entries, loaded.n) < 0) {
-        snprintf(err, errlen, "cannot restore %zu log entries", loaded.n);
-        rc = -1;
-    }
-    wal_entries_free(&loaded);
-    return rc;
-}
-
 static int node_open_peers(struct node *n, char *err, size_t errlen)
 {
     const struct addr *self = peers_find(&n->opts.peers, n->opts.id);
@@ -579,6 +706,8 @@ static int node_open_peers(struct node *n, char *err, size_t errlen)
             .nodes = &n->nodes,
             .cb = node_result_cb,
             .fail_cb = node_fail_cb,
+            .chunk_cb = node_snap_chunk_result,
+            .chunk_timeout_ms = NODE_SNAP_CHUNK_TIMEOUT_MS,
             .cb_arg = n,
         };
 
@@ -591,6 +720,11 @@ static int node_open_peers(struct node *n, char *err, size_t errlen)
             return -1;
         }
     }
+    n->fwd = node_fwd_new(n->base, &n->opts.peers, self->host);
+    if (n->fwd == NULL) {
+        snprintf(err, errlen, "forwarder: out of memory");
+        return -1;
+    }
     return 0;
 }
 
@@ -601,8 +735,11 @@ static int node_open_events(struct node *n, char *err, size_t errlen)
     n->stop_ev = evtimer_new(n->base, node_stop_cb, n);
     n->sigterm_ev = evsignal_new(n->base, SIGTERM, node_signal_cb, n);
     n->sigint_ev = evsignal_new(n->base, SIGINT, node_signal_cb, n);
+    n->flush_ev = event_new(n->base, -1, 0, node_flush_cb, n);
     if (!n->tick_ev || !n->pending_ev || !n->stop_ev || !n->sigterm_ev ||
-        !n->sigint_ev || evsignal_add(n->sigterm_ev, NULL) < 0 ||
+        !n->sigint_ev || !n->flush_ev ||
+        event_priority_set(n->flush_ev, NODE_PRIORITY_FLUSH) < 0 ||
+        evsignal_add(n->sigterm_ev, NULL) < 0 ||
         evsignal_add(n->sigint_ev, NULL) < 0) {
         snprintf(err, errlen, "event setup failed");
         return -1;
@@ -619,12 +756,15 @@ static void node_log_start(const struct node *n)
     raft_status(n->raft, &st);
     log_info("node",
              "node %llu listening on %s; peers %s; election timeout %u-%u "
-             "ms, heartbeat %u ms, prevote %s, check-quorum %s; data dir "
-             "%s: term %llu, vote %llu, log up to %llu (term %llu)",
+             "ms, heartbeat %u ms, prevote %s, check-quorum %s; snapshot "
+             "every %llu entries, keep %llu; data dir %s: term %llu, vote "
+             "%llu, log up to %llu (term %llu)",
              (unsigned long long)n->opts.id, n->opts.listen.text, peers,
              n->opts.election_min_ms, n->opts.election_max_ms,
              n->opts.heartbeat_ms, n->opts.prevote ? "on" : "off",
-             n->opts.check_quorum ? "on" : "off", n->opts.data_dir,
+             n->opts.check_quorum ? "on" : "off",
+             (unsigned long long)n->opts.snapshot_entries,
+             (unsigned long long)n->opts.snapshot_keep, n->opts.data_dir,
              (unsigned long long)st.term, (unsigned long long)st.vote,
              (unsigned long long)st.last_log_index,
              (unsigned long long)st.last_log_term);
@@ -636,15 +776,21 @@ int node_open(struct node *n, const struct node_opts *opts, char *err,
     memset(n, 0, sizeof(*n));
     n->opts = *opts;
     n->pending.next = n->pending.prev = &n->pending;
+    n->writes.next = n->writes.prev = &n->writes;
+    n->reads.next = n->reads.prev = &n->reads;
     signal(SIGPIPE, SIG_IGN); /* a peer that hangs up is an error, not death */
     n->base = event_base_new();
-    if (n->base == NULL) {
+    n->kv = kv_new();
+    if (n->base == NULL || n->kv == NULL ||
+        event_base_priority_init(n->base, NODE_PRIORITIES) < 0) {
         snprintf(err, errlen, "cannot create the event loop");
         return -1;
     }
     if (node_open_core(n, err, errlen) < 0 ||
-        node_open_log(n, err, errlen) < 0 ||
+        node_snap_restore(n, err, errlen) < 0 ||
         node_open_events(n, err, errlen) < 0 ||
+        node_kv_open(n, err, errlen) < 0 ||
+        node_snap_open(n, err, errlen) < 0 ||
         node_open_peers(n, err, errlen) < 0 ||
         node_api_listen(n, err, errlen) < 0) {
         return -1;
@@ -675,6 +821,10 @@ void node_close(struct node *n)
 {
     n->done = true;
     node_pending_expire(n, UINT64_MAX, "shutting down");
+    node_kv_close(n);
+    node_fwd_free(n->fwd);
+    n->fwd = NULL;
+    node_snap_close(n);
     for (size_t i = 0; i < PEERS_MAX; i++) {
         peer_client_free(n->clients[i]);
         n->clients[i] = NULL;
@@ -686,10 +836,14 @@ void node_close(struct node *n)
     node_free_event(&n->stop_ev);
     node_free_event(&n->sigterm_ev);
     node_free_event(&n->sigint_ev);
+    node_free_event(&n->flush_ev);
     raft_free(n->raft);
     n->raft = NULL;
-    wal_close(n->wal); /* every batch was synced in node_drive() */
+    /* Entries appended and not synced were never acknowledged. */
+    wal_close(n->wal);
     n->wal = NULL;
+    kv_free(n->kv);
+    n->kv = NULL;
     meta_close(n->meta);
     n->meta = NULL;
     if (n->base != NULL) {

@@ -1,6 +1,8 @@
 /* node_api.c - the raft daemon's HTTP endpoints, one small handler each.
  *
  *   POST /raft/request_vote, /raft/append_entries, /raft/timeout_now
+ *   POST /raft/install_snapshot             (node_snap.c)
+ *   GET, PUT, DELETE /v1/kv/KEY             (node_kv.c)
  *   GET  /v1/status
  *   POST /v1/leader/transfer[?to=ID]
  *   GET  /metrics
@@ -22,9 +24,8 @@
 #define NODE_API_SMALL_BODY 4096
 #define NODE_API_LOG_EVERY_MS 10000
 
-/* Log a refused peer RPC, unless the same refusal was logged lately. */
-static void api_log_refusal(struct evhttp_request *req, const char *path,
-                            const char *why)
+void node_api_log_refusal(struct evhttp_request *req, const char *path,
+                          const char *why)
 {
     static char last[256];
     static uint64_t last_at;
@@ -59,7 +60,7 @@ static void api_rpc(struct node *n, struct evhttp_request *req,
         return;
     }
     if (codec_decode(type, body, len, &n->nodes, &m, err, sizeof(err)) < 0) {
-        api_log_refusal(req, codec_path(type), err);
+        node_api_log_refusal(req, codec_path(type), err);
         http_reply_error(req, 400, "%s", err);
         return;
     }
@@ -85,6 +86,26 @@ static void api_append_entries_cb(struct evhttp_request *req, void *arg)
 static void api_timeout_now_cb(struct evhttp_request *req, void *arg)
 {
     api_rpc(arg, req, RAFT_MSG_TIMEOUT_NOW);
+}
+
+static void api_install_snapshot_cb(struct evhttp_request *req, void *arg)
+{
+    node_snap_receive(arg, req);
+}
+
+static void api_kv_cb(struct evhttp_request *req, void *arg)
+{
+    switch (evhttp_request_get_command(req)) {
+    case EVHTTP_REQ_GET:
+        node_kv_request(arg, req, KVAPI_GET);
+        break;
+    case EVHTTP_REQ_PUT:
+        node_kv_request(arg, req, KVAPI_PUT);
+        break;
+    default:
+        node_kv_request(arg, req, KVAPI_DELETE);
+        break;
+    }
 }
 
 /* {"1": {"addr": ..., "leader": bool, "reachable": bool}, ...} */
@@ -118,14 +139,16 @@ static void api_status_cb(struct evhttp_request *req, void *arg)
     raft_status(n->raft, &st);
     http_reply_json(
         req, 200,
-        json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "id",
+        json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "id",
                   (json_int_t)st.id, "role", raft_role_name(st.role), "term",
                   (json_int_t)st.term, "leader", (json_int_t)st.leader,
                   "commit_index", (json_int_t)st.commit_index, "applied_index",
                   (json_int_t)st.applied_index, "last_log_index",
                   (json_int_t)st.last_log_index, "last_log_term",
                   (json_int_t)st.last_log_term, "vote", (json_int_t)st.vote,
-                  "peers", api_peers_json(n, st.leader)));
+                  "snapshot_index", (json_int_t)n->snap_index, "keys",
+                  (json_int_t)kv_count(n->kv), "peers",
+                  api_peers_json(n, st.leader)));
 }
 
 /* ?to=ID: 0 when absent; -1 with a 400 sent when bad. */
@@ -214,6 +237,39 @@ static void api_metrics_peers(struct node *n, FILE *f)
     }
 }
 
+static void api_metrics_kv(struct node *n, FILE *f)
+{
+    const struct node_metrics *m = &n->m;
+
+    api_metric(f, "varde_raft_applied_index", "gauge",
+               "Highest log index applied to the state machine.", n->applied);
+    api_metric(f, "varde_raft_proposals_total", "counter",
+               "Writes proposed to the log on this node as leader.",
+               m->proposals);
+    api_metric(f, "varde_raft_proposals_failed_total", "counter",
+               "Writes refused by the core, or lost to another term's entry.",
+               m->proposals_failed);
+    api_metric(f, "varde_kv_keys", "gauge", "Keys in the key-value store.",
+               kv_count(n->kv));
+    api_metric(f, "varde_kv_forwarded_total", "counter",
+               "Client requests forwarded to the leader.",
+               node_fwd_count(n->fwd));
+    hist_write(&m->fsync, f, "varde_wal_fsync_seconds",
+               "Time of one group commit fsync of the log.");
+    hist_write(&m->commit, f, "varde_raft_commit_seconds",
+               "From proposal to applied, for writes proposed here.");
+    fprintf(f,
+            "# HELP varde_snapshots_total Snapshots taken here, installed "
+            "from the leader, sent to followers.\n"
+            "# TYPE varde_snapshots_total counter\n"
+            "varde_snapshots_total{event=\"taken\"} %llu\n"
+            "varde_snapshots_total{event=\"installed\"} %llu\n"
+            "varde_snapshots_total{event=\"sent\"} %llu\n",
+            (unsigned long long)m->snapshots_taken,
+            (unsigned long long)m->snapshots_installed,
+            (unsigned long long)m->snapshots_sent);
+}
+
 static void api_metrics_cb(struct evhttp_request *req, void *arg)
 {
     struct node *n = arg;
@@ -238,6 +294,7 @@ static void api_metrics_cb(struct evhttp_request *req, void *arg)
                "Times this node saw the leader change.", st.leader_changes);
     api_metric(f, "varde_raft_commit_index", "gauge",
                "Highest log index known to be committed.", st.commit_index);
+    api_metrics_kv(n, f);
     api_metrics_peers(n, f);
     if (fclose(f) != 0 || text == NULL) {
         free(text);
@@ -255,6 +312,10 @@ static const struct http_route api_routes[] = {
      api_append_entries_cb},
     {"/raft/timeout_now", EVHTTP_REQ_POST, NODE_API_SMALL_BODY,
      api_timeout_now_cb},
+    {CODEC_PATH_INSTALL_SNAPSHOT, EVHTTP_REQ_POST, CODEC_MAX_REQUEST_BODY,
+     api_install_snapshot_cb},
+    {KVAPI_PREFIX, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE,
+     SM_MAX_VALUE, api_kv_cb},
     {"/v1/status", EVHTTP_REQ_GET, NODE_API_SMALL_BODY, api_status_cb},
     {"/v1/leader/transfer", EVHTTP_REQ_POST, NODE_API_SMALL_BODY,
      api_transfer_cb},

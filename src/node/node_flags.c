@@ -7,6 +7,7 @@
 #include <string.h>
 
 #define NODE_MS_MAX 600000 /* ten minutes: anything above is a typo */
+#define NODE_COUNT_MAX 1000000000ull
 
 struct node_flags_seen {
     bool id, peers, data_dir, listen;
@@ -162,6 +163,56 @@ static int flag_log_level(struct node_opts *o, const char *v,
     return 0;
 }
 
+/* A decimal count, all of V, in MIN..NODE_COUNT_MAX. */
+static int parse_count(const char *v, uint64_t min, uint64_t *out)
+{
+    uint64_t n = 0;
+    size_t len = strlen(v);
+
+    if (len == 0 || len > 10) {
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9') {
+            return -1;
+        }
+        n = n * 10 + (uint64_t)(v[i] - '0');
+    }
+    if (n < min || n > NODE_COUNT_MAX) {
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static int flag_snapshot_entries(struct node_opts *o, const char *v,
+                                 struct node_flags_seen *seen, char *err,
+                                 size_t errlen)
+{
+    (void)seen;
+    if (parse_count(v, 1, &o->snapshot_entries) < 0) {
+        return flag_fail(err, errlen,
+                         "--snapshot-entries \"%s\": expected a count, 1 to "
+                         "%llu",
+                         v, NODE_COUNT_MAX);
+    }
+    return 0;
+}
+
+static int flag_snapshot_keep(struct node_opts *o, const char *v,
+                              struct node_flags_seen *seen, char *err,
+                              size_t errlen)
+{
+    (void)seen;
+    if (parse_count(v, 0, &o->snapshot_keep) < 0) {
+        return flag_fail(err, errlen,
+                         "--snapshot-keep \"%s\": expected a count, 0 to "
+                         "%llu",
+                         v, NODE_COUNT_MAX);
+    }
+    return 0;
+}
+
 static const struct node_flag node_flags[] = {
     {"id", true, flag_id},
     {"peers", true, flag_peers},
@@ -172,6 +223,8 @@ static const struct node_flag node_flags[] = {
     {"no-prevote", false, flag_no_prevote},
     {"no-check-quorum", false, flag_no_check_quorum},
     {"log-level", true, flag_log_level},
+    {"snapshot-entries", true, flag_snapshot_entries},
+    {"snapshot-keep", true, flag_snapshot_keep},
 };
 
 const char *node_flags_usage(void)
@@ -183,7 +236,9 @@ const char *node_flags_usage(void)
            "\n"
            "  --id N                     this node's id, one of --peers\n"
            "  --peers 1=H:P,2=H:P,...    every member, this node included\n"
-           "  --data-dir DIR             term and vote (created if missing)\n"
+           "  --data-dir DIR             term, vote, log and snapshots "
+           "(created if\n"
+           "                             missing)\n"
            "  --listen HOST:PORT         default: this node's --peers "
            "address\n"
            "  --election-timeout MIN-MAX milliseconds (default 150-300)\n"
@@ -192,6 +247,13 @@ const char *node_flags_usage(void)
            "  --no-check-quorum          a leader never steps down by itself\n"
            "  --log-level LEVEL          debug, info, warn, error "
            "(default info)\n"
+           "  --snapshot-entries N       snapshot the state every N applied "
+           "entries\n"
+           "                             (default 10000)\n"
+           "  --snapshot-keep N          log entries kept behind a snapshot, "
+           "for\n"
+           "                             followers a little behind (default "
+           "1000)\n"
            "  --help                     this text\n";
 }
 
@@ -284,6 +346,8 @@ enum node_flags_result node_flags_parse(int argc, char **argv,
     out->prevote = true;
     out->check_quorum = true;
     out->log_level = LOG_INFO;
+    out->snapshot_entries = 10000;
+    out->snapshot_keep = 1000;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             return NODE_FLAGS_HELP;

@@ -21,6 +21,8 @@ struct node_opts {
     bool prevote;
     bool check_quorum;
     enum log_level log_level;
+    uint64_t snapshot_entries; /* applied entries between snapshots */
+    uint64_t snapshot_keep;    /* log entries kept behind a snapshot */
 };
 
 enum node_flags_result {

@@ -11,6 +11,10 @@
  *   connect refused        callback with the request, status 0
  * Anything but a 200 with a valid result of the right type marks the peer
  * down; a valid result marks it up. Only a change of state is logged.
+ *
+ * Snapshot chunks travel on a second connection, opened on the first
+ * chunk, one chunk at a time; their outcomes go to chunk_cb and leave the
+ * peer's state alone (the heartbeats speak for reachability).
  */
 #include "transport/peer.h"
 
@@ -32,6 +36,7 @@ struct peer_call {
     struct peer_client *pc;
     enum raft_msg_type type; /* the request's */
     bool entries;            /* it carried log entries */
+    bool chunk;              /* a snapshot chunk, on the snapshot conn */
     enum evhttp_request_error error;
     bool failed; /* the error callback ran */
 };
@@ -39,7 +44,9 @@ struct peer_call {
 struct peer_client {
     struct peer_options opt;
     struct evhttp_connection *conn;
-    struct peer_call calls; /* sentinel of the in-flight list */
+    struct evhttp_connection *snap_conn; /* NULL until the first chunk */
+    bool chunk_busy;                     /* a chunk is in flight */
+    struct peer_call calls;              /* sentinel of the in-flight list */
     unsigned in_flight;
     uint64_t dropped;
     enum peer_state state;
@@ -88,7 +95,11 @@ static void peer_call_unlink(struct peer_call *call)
 {
     call->prev->next = call->next;
     call->next->prev = call->prev;
-    call->pc->in_flight--;
+    if (call->chunk) {
+        call->pc->chunk_busy = false;
+    } else {
+        call->pc->in_flight--;
+    }
 }
 
 /* A 200 reply to a VOTE or APPEND: decode it and hand it over. */
@@ -133,6 +144,38 @@ static void peer_take_refusal(struct peer_client *pc, enum raft_msg_type type,
     peer_set_state(pc, PEER_DOWN, why);
 }
 
+/* The reply to a chunk (STATUS 0: none came): to chunk_cb. */
+static void peer_take_chunk_reply(struct peer_client *pc,
+                                  const struct peer_call *call,
+                                  struct evhttp_request *req, int status)
+{
+    struct evbuffer *in = req ? evhttp_request_get_input_buffer(req) : NULL;
+    size_t len = in ? evbuffer_get_length(in) : 0;
+    const char *body = in ? (const char *)evbuffer_pullup(in, -1) : NULL;
+    struct codec_chunk_result res;
+    char err[200], why[320];
+
+    if (status == 0) {
+        snprintf(why, sizeof(why), "%s",
+                 call->failed ? peer_error_name(call->error)
+                              : "cannot connect");
+    } else if (status != 200) {
+        snprintf(why, sizeof(why), "answered %d %.*s", status,
+                 (int)(len > 200 ? 200 : len), body ? body : "");
+        http_printable(why);
+    } else if (codec_decode_chunk_result(body ? body : "", len, pc->opt.nodes,
+                                         &res, err, sizeof(err)) < 0) {
+        snprintf(why, sizeof(why), "bad reply: %s", err);
+    } else if (res.from != pc->opt.id) {
+        snprintf(why, sizeof(why), "reply comes from node %llu",
+                 (unsigned long long)res.from);
+    } else {
+        pc->opt.chunk_cb(pc->opt.cb_arg, pc->opt.id, &res, NULL);
+        return;
+    }
+    pc->opt.chunk_cb(pc->opt.cb_arg, pc->opt.id, NULL, why);
+}
+
 static void peer_done_cb(struct evhttp_request *req, void *arg)
 {
     struct peer_call *call = arg;
@@ -149,7 +192,14 @@ static void peer_done_cb(struct evhttp_request *req, void *arg)
     if (pc->in_send && status == 0) {
         /* libevent failed the connect inside evhttp_make_request(). */
         pc->send_failed = true;
-        peer_set_state(pc, PEER_DOWN, "cannot connect");
+        if (!call->chunk) {
+            peer_set_state(pc, PEER_DOWN, "cannot connect");
+        }
+        free(call);
+        return;
+    }
+    if (call->chunk) {
+        peer_take_chunk_reply(pc, call, req, status);
         free(call);
         return;
     }
@@ -178,30 +228,44 @@ static void peer_error_cb(enum evhttp_request_error error, void *arg)
     call->error = error;
 }
 
+/* A connection to the peer, from our own host, with TIMEOUT_MS per
+ * request. */
+static struct evhttp_connection *peer_conn_new(struct event_base *base,
+                                               const struct peer_options *opt,
+                                               unsigned timeout_ms)
+{
+    struct timeval tv = {(time_t)(timeout_ms / 1000),
+                         (suseconds_t)(timeout_ms % 1000) * 1000};
+    struct evhttp_connection *conn =
+        evhttp_connection_base_new(base, NULL, opt->addr.host, opt->addr.port);
+
+    if (conn == NULL) {
+        return NULL;
+    }
+    evhttp_connection_set_family(conn, opt->addr.family);
+    evhttp_connection_set_local_address(conn, opt->local_host);
+    evhttp_connection_set_timeout_tv(conn, &tv);
+    evhttp_connection_set_retries(conn, 0);
+    evhttp_connection_set_max_body_size(conn, CODEC_MAX_REPLY_BODY);
+    evhttp_connection_set_max_headers_size(conn, PEER_MAX_HEADERS);
+    return conn;
+}
+
 struct peer_client *peer_client_new(struct event_base *base,
                                     const struct peer_options *opt)
 {
     struct peer_client *pc = calloc(1, sizeof(*pc));
-    struct timeval tv = {(time_t)(opt->timeout_ms / 1000),
-                         (suseconds_t)(opt->timeout_ms % 1000) * 1000};
 
     if (pc == NULL) {
         return NULL;
     }
     pc->opt = *opt;
     pc->calls.next = pc->calls.prev = &pc->calls;
-    pc->conn =
-        evhttp_connection_base_new(base, NULL, opt->addr.host, opt->addr.port);
+    pc->conn = peer_conn_new(base, opt, opt->timeout_ms);
     if (pc->conn == NULL) {
         free(pc);
         return NULL;
     }
-    evhttp_connection_set_family(pc->conn, opt->addr.family);
-    evhttp_connection_set_local_address(pc->conn, opt->local_host);
-    evhttp_connection_set_timeout_tv(pc->conn, &tv);
-    evhttp_connection_set_retries(pc->conn, 0);
-    evhttp_connection_set_max_body_size(pc->conn, CODEC_MAX_REPLY_BODY);
-    evhttp_connection_set_max_headers_size(pc->conn, PEER_MAX_HEADERS);
     return pc;
 }
 
@@ -237,15 +301,55 @@ static struct evhttp_request *peer_request(struct peer_client *pc,
     return req;
 }
 
+/* Queue CALL (filled in) with the body TEXT (taken over) on CONN. Returns
+ * 0, or -1 when it could not be sent (CALL is freed). */
+static int peer_post(struct peer_client *pc, struct evhttp_connection *conn,
+                     struct peer_call *call, const char *path, char *text,
+                     size_t len)
+{
+    struct evhttp_request *req = peer_request(pc, call, text, len);
+    int rc;
+
+    if (req == NULL) {
+        free(call);
+        return -1;
+    }
+    call->next = &pc->calls;
+    call->prev = pc->calls.prev;
+    call->prev->next = call;
+    pc->calls.prev = call;
+    if (call->chunk) {
+        pc->chunk_busy = true;
+    } else {
+        pc->in_flight++;
+    }
+    pc->in_send = true;
+    pc->send_failed = false;
+    rc = evhttp_make_request(conn, req, EVHTTP_REQ_POST, path);
+    pc->in_send = false;
+    if (rc < 0) {
+        /* libevent 2.1 leaves the request to us when the connect attempt
+         * fails at once (the local address cannot be bound): no callback.
+         * (It frees the request itself only when copying the path runs out
+         * of memory, which a path this short does not.) */
+        peer_call_unlink(call);
+        if (!call->chunk) {
+            peer_set_state(pc, PEER_DOWN, "cannot open a connection");
+        }
+        free(call);
+        evhttp_request_free(req);
+        return -1;
+    }
+    return pc->send_failed ? -1 : 0;
+}
+
 int peer_client_send(struct peer_client *pc, const struct raft_msg *m)
 {
     const char *path = codec_path(m->type);
-    struct evhttp_request *req;
     struct peer_call *call;
     char err[200];
     size_t len;
     char *text;
-    int rc;
 
     if (pc->in_flight >= pc->opt.max_in_flight) {
         pc->dropped++;
@@ -266,32 +370,42 @@ int peer_client_send(struct peer_client *pc, const struct raft_msg *m)
     call->pc = pc;
     call->type = m->type;
     call->entries = m->type == RAFT_MSG_APPEND && m->u.append.n_entries > 0;
-    req = peer_request(pc, call, text, len);
-    if (req == NULL) {
-        free(call);
+    return peer_post(pc, pc->conn, call, path, text, len);
+}
+
+int peer_client_send_chunk(struct peer_client *pc, const struct codec_chunk *c)
+{
+    struct peer_call *call;
+    char err[200];
+    size_t len;
+    char *text;
+
+    if (pc->chunk_busy || pc->opt.chunk_cb == NULL) {
         return -1;
     }
-    call->next = &pc->calls;
-    call->prev = pc->calls.prev;
-    call->prev->next = call;
-    pc->calls.prev = call;
-    pc->in_flight++;
-    pc->in_send = true;
-    pc->send_failed = false;
-    rc = evhttp_make_request(pc->conn, req, EVHTTP_REQ_POST, path);
-    pc->in_send = false;
-    if (rc < 0) {
-        /* libevent 2.1 leaves the request to us when the connect attempt
-         * fails at once (the local address cannot be bound): no callback.
-         * (It frees the request itself only when copying the path runs out
-         * of memory, which a path this short does not.) */
-        peer_call_unlink(call);
-        free(call);
-        evhttp_request_free(req);
-        peer_set_state(pc, PEER_DOWN, "cannot open a connection");
+    if (pc->snap_conn == NULL) {
+        pc->snap_conn = peer_conn_new(evhttp_connection_get_base(pc->conn),
+                                      &pc->opt, pc->opt.chunk_timeout_ms);
+        if (pc->snap_conn == NULL) {
+            return -1;
+        }
+    }
+    text = codec_encode_chunk(c, &len, err, sizeof(err));
+    if (text == NULL) {
+        log_error("peer", "cannot send a snapshot chunk to node %llu: %s",
+                  (unsigned long long)pc->opt.id, err);
         return -1;
     }
-    return pc->send_failed ? -1 : 0;
+    call = calloc(1, sizeof(*call));
+    if (call == NULL) {
+        free(text);
+        return -1;
+    }
+    call->pc = pc;
+    call->type = RAFT_MSG_SNAPSHOT;
+    call->chunk = true;
+    return peer_post(pc, pc->snap_conn, call, CODEC_PATH_INSTALL_SNAPSHOT, text,
+                     len);
 }
 
 enum peer_state peer_client_state(const struct peer_client *pc)
@@ -311,6 +425,9 @@ void peer_client_free(struct peer_client *pc)
     }
     pc->closing = true;
     evhttp_connection_free(pc->conn);
+    if (pc->snap_conn != NULL) {
+        evhttp_connection_free(pc->snap_conn);
+    }
     while (pc->calls.next != &pc->calls) {
         struct peer_call *call = pc->calls.next;
 

@@ -9,6 +9,12 @@
  * requests wait for it (more are dropped and counted: Raft resends what
  * matters on its timers), and each one fails after timeout_ms. Reachability
  * is logged when it changes, once, never per failed heartbeat.
+ *
+ * Snapshot chunks go on a second connection of their own, one at a time,
+ * with a longer timeout: a 512 KiB chunk, or the receiver installing a
+ * large snapshot on the last one, must not hold up the heartbeats and
+ * appends queued behind it (libevent sends one request at a time on a
+ * connection).
  */
 #ifndef VARDE_PEER_H
 #define VARDE_PEER_H
@@ -37,6 +43,14 @@ typedef void (*peer_result_cb)(void *arg, const struct raft_msg *m);
  * there is its return value). The rules of peer_result_cb apply. */
 typedef void (*peer_fail_cb)(void *arg, uint64_t peer);
 
+/* The reply to the snapshot chunk sent last: RES, already checked to come
+ * from the peer and be addressed to us; or RES NULL when no valid reply
+ * came, with WHY saying what happened. Valid for the call only; the rules
+ * of peer_result_cb apply. */
+typedef void (*peer_chunk_cb)(void *arg, uint64_t peer,
+                              const struct codec_chunk_result *res,
+                              const char *why);
+
 struct peer_options {
     uint64_t id;                     /* the peer's node id */
     struct addr addr;                /* where it listens */
@@ -46,7 +60,9 @@ struct peer_options {
     const struct codec_nodes *nodes; /* for decoding replies; outlives us */
     peer_result_cb cb;
     peer_fail_cb fail_cb;
-    void *cb_arg; /* for both callbacks */
+    peer_chunk_cb chunk_cb;    /* may be NULL when no chunk is ever sent */
+    unsigned chunk_timeout_ms; /* a chunk's connect + request + reply */
+    void *cb_arg;              /* for all callbacks */
 };
 
 enum peer_state {
@@ -65,6 +81,13 @@ struct peer_client *peer_client_new(struct event_base *base,
  * flight, it could not be encoded (logged), or the connection failed at
  * once. No callback runs before this returns. */
 int peer_client_send(struct peer_client *pc, const struct raft_msg *m);
+
+/* Send snapshot chunk C on the snapshot connection. Returns 0 when it is
+ * on its way (chunk_cb will be called once), or -1 when another chunk is
+ * still in flight, it could not be encoded (logged), or the connection
+ * failed at once. No callback runs before this returns; C's data may be
+ * reused as soon as it does. */
+int peer_client_send_chunk(struct peer_client *pc, const struct codec_chunk *c);
 
 /* The peer's state as the last answered or failed request left it. */
 enum peer_state peer_client_state(const struct peer_client *pc);
