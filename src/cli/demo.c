@@ -553,12 +553,14 @@ static void demo_explore_help(const struct demo *d)
     pid_t lead_pid = d->nodes[d->leader - 1].pid;
 
     printf("The cluster keeps running. From another terminal:\n"
-           "  VARDE_ADDR=127.0.0.1:%d %s status\n"
+           "  export VARDE_ADDR=127.0.0.1:%d\n"
+           "  %s status\n"
+           "  %s kv put greeting hello; %s kv get greeting\n"
            "  curl -s http://127.0.0.1:%d/v1/status\n"
            "  curl -s -X POST 'http://127.0.0.1:%d/v1/leader/transfer?to=%d'\n"
            "  kill -STOP %d; sleep 1; kill -CONT %d    (pause the leader)\n",
-           d->base_port + 1, self, lead_port, lead_port, d->leader == 3 ? 2 : 3,
-           (int)lead_pid, (int)lead_pid);
+           d->base_port + 1, self, self, self, lead_port, lead_port,
+           d->leader == 3 ? 2 : 3, (int)lead_pid, (int)lead_pid);
     printf("Node pids:");
     for (int i = 0; i < DEMO_NODES; i++) {
         printf(" %d=%d", i + 1, (int)d->nodes[i].pid);

@@ -99,6 +99,8 @@ def start(n_up=3):
         lead = None
         if n_up == 3:
             lead, _ = c.wait_leader(5.0)
+        else:
+            c.wait_until(lambda: c[1].status(), 5.0, "node 1 to answer")
         need_kv_api(c[lead or 1])
     except BaseException as e:
         c.teardown(failed=not isinstance(e, cluster.Skip))
