@@ -649,7 +649,7 @@ TEST(wal_header_only_segment_is_an_empty_log)
 
 /* Zero bytes, or less than a header, as the last segment: it holds no
  * entry, so it is removed. Anywhere else it is corruption. */
-TEST(wal_stub_last_segment_is_removed)
+TEST(wal_runt_last_segment_is_removed)
 {
     const char *dir = dir_with(10, 0);
     char path[1200], err[512];
@@ -1097,7 +1097,7 @@ int main(void)
     RUN(wal_unwritten_sector_before_later_records_is_torn);
     RUN(wal_out_of_sequence_record_refuses);
     RUN(wal_header_only_segment_is_an_empty_log);
-    RUN(wal_stub_last_segment_is_removed);
+    RUN(wal_runt_last_segment_is_removed);
     RUN(wal_missing_or_misnamed_segment_refuses);
     RUN(wal_unfinished_segment_creation_is_removed);
     RUN(wal_truncate_suffix_then_reopen);
