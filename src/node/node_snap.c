@@ -154,12 +154,17 @@ int node_snap_restore(struct node *n, char *err, size_t errlen)
         return -1;
     }
     rc = snap_restore_log(n, &loaded, err, errlen);
-    if (rc == 0) {
+    if (rc == 0 && n->snap_index > 0) {
         log_info("snap",
                  "restored snapshot %llu/%llu (%zu keys) and log %llu-%llu "
                  "in %llu ms",
                  (unsigned long long)n->snap_term,
                  (unsigned long long)n->snap_index, kv_count(n->kv),
+                 (unsigned long long)loaded.first_index,
+                 (unsigned long long)loaded.last_index,
+                 (unsigned long long)(node_now() - t0));
+    } else if (rc == 0) {
+        log_info("snap", "no snapshot; log %llu-%llu restored in %llu ms",
                  (unsigned long long)loaded.first_index,
                  (unsigned long long)loaded.last_index,
                  (unsigned long long)(node_now() - t0));

@@ -12,6 +12,20 @@
  * Anything but a 200 with a valid result of the right type marks the peer
  * down; a valid result marks it up. Only a change of state is logged.
  *
+ * Coalescing. libevent sends one request at a time on a connection, and
+ * a follower fsyncs once per AppendEntries, so a leader that sent one
+ * request per proposal would cap the cluster at one entry per round trip.
+ * Instead, messages are queued here (copied: the core's pointers die at
+ * its next call) and posted by a kick event, at most one request on the
+ * wire at a time. When the connection frees up, the head of the queue goes
+ * out with every APPEND behind it that continues it merged in (entries
+ * that follow on from its last one, up to the codec's bounds), and
+ * heartbeats absorbed: the merged request carries the highest commit index
+ * and read-index round among them, and the follower caps the commit index
+ * at what the request proves it holds. The core counts the merged batches
+ * as separate requests in flight; the one reply's match index frees them
+ * all. Anything else keeps its order.
+ *
  * Snapshot chunks travel on a second connection, opened on the first
  * chunk, one chunk at a time; their outcomes go to chunk_cb and leave the
  * peer's state alone (the heartbeats speak for reachability).
@@ -41,8 +55,18 @@ struct peer_call {
     bool failed; /* the error callback ran */
 };
 
+/* A message waiting for the connection; m's entries (and their data) are
+ * in the same allocation. */
+struct peer_msg {
+    struct peer_msg *next;
+    struct raft_msg m;
+};
+
 struct peer_client {
     struct peer_options opt;
+    struct peer_msg *q_head, *q_tail; /* waiting, oldest first */
+    unsigned q_len;
+    struct event *kick_ev; /* posts from the queue */
     struct evhttp_connection *conn;
     struct evhttp_connection *snap_conn; /* NULL until the first chunk */
     bool chunk_busy;                     /* a chunk is in flight */
@@ -176,6 +200,9 @@ static void peer_take_chunk_reply(struct peer_client *pc,
     pc->opt.chunk_cb(pc->opt.cb_arg, pc->opt.id, NULL, why);
 }
 
+static void peer_kick(struct peer_client *pc);
+static void peer_kick_cb(evutil_socket_t fd, short what, void *arg);
+
 static void peer_done_cb(struct evhttp_request *req, void *arg)
 {
     struct peer_call *call = arg;
@@ -218,6 +245,7 @@ static void peer_done_cb(struct evhttp_request *req, void *arg)
     if (pc->state != PEER_UP && entries && pc->opt.fail_cb != NULL) {
         pc->opt.fail_cb(pc->opt.cb_arg, pc->opt.id);
     }
+    peer_kick(pc);
 }
 
 static void peer_error_cb(enum evhttp_request_error error, void *arg)
@@ -262,7 +290,14 @@ struct peer_client *peer_client_new(struct event_base *base,
     pc->opt = *opt;
     pc->calls.next = pc->calls.prev = &pc->calls;
     pc->conn = peer_conn_new(base, opt, opt->timeout_ms);
-    if (pc->conn == NULL) {
+    pc->kick_ev = event_new(base, -1, 0, peer_kick_cb, pc);
+    if (pc->conn == NULL || pc->kick_ev == NULL) {
+        if (pc->conn != NULL) {
+            evhttp_connection_free(pc->conn);
+        }
+        if (pc->kick_ev != NULL) {
+            event_free(pc->kick_ev);
+        }
         free(pc);
         return NULL;
     }
@@ -343,22 +378,150 @@ static int peer_post(struct peer_client *pc, struct evhttp_connection *conn,
     return pc->send_failed ? -1 : 0;
 }
 
-int peer_client_send(struct peer_client *pc, const struct raft_msg *m)
+/* A copy of M that owns its entries, in one allocation; NULL out of
+ * memory. */
+static struct peer_msg *peer_msg_copy(const struct raft_msg *m)
 {
-    const char *path = codec_path(m->type);
+    size_t n = m->type == RAFT_MSG_APPEND ? m->u.append.n_entries : 0;
+    size_t bytes = sizeof(struct peer_msg) + n * sizeof(struct raft_entry);
+    struct peer_msg *pm;
+    uint8_t *data;
+
+    for (size_t i = 0; i < n; i++) {
+        bytes += m->u.append.entries[i].len;
+    }
+    pm = malloc(bytes);
+    if (pm == NULL) {
+        return NULL;
+    }
+    pm->next = NULL;
+    pm->m = *m;
+    if (n == 0) {
+        return pm;
+    }
+    pm->m.u.append.entries = (struct raft_entry *)(pm + 1);
+    data = (uint8_t *)(pm->m.u.append.entries + n);
+    for (size_t i = 0; i < n; i++) {
+        struct raft_entry *e = &pm->m.u.append.entries[i];
+
+        *e = m->u.append.entries[i];
+        if (e->len > 0) {
+            memcpy(data, e->data, e->len);
+            e->data = data;
+            data += e->len;
+        }
+    }
+    return pm;
+}
+
+static struct peer_msg *peer_pop(struct peer_client *pc)
+{
+    struct peer_msg *pm = pc->q_head;
+
+    pc->q_head = pm->next;
+    if (pc->q_head == NULL) {
+        pc->q_tail = NULL;
+    }
+    pc->q_len--;
+    pm->next = NULL;
+    return pm;
+}
+
+static uint64_t peer_max(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Whether NEXT can join the APPEND OUT, which holds N entries with BYTES
+ * of data so far: a heartbeat of the same term always can; entries when
+ * OUT holds none yet (they take its place), or when they follow on from
+ * OUT's last one, within the codec's bounds. */
+static bool peer_can_merge(const struct raft_msg *out, size_t n, size_t bytes,
+                           const struct raft_msg *next)
+{
+    const struct raft_append *a = &next->u.append;
+    size_t more = 0;
+
+    if (next->type != RAFT_MSG_APPEND || next->term != out->term) {
+        return false;
+    }
+    if (a->n_entries == 0) {
+        return true;
+    }
+    if ((n > 0 && a->prev_log_index != out->u.append.prev_log_index + n) ||
+        n + a->n_entries > CODEC_MAX_ENTRIES) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n_entries; i++) {
+        more += a->entries[i].len;
+    }
+    return bytes + more <= CODEC_MAX_BATCH_BYTES;
+}
+
+/* Fold the APPEND PM into OUT, whose entries are listed in ARR (*N of
+ * them, *BYTES of data). */
+static void peer_fold(struct raft_msg *out, struct raft_entry *arr, size_t *n,
+                      size_t *bytes, const struct peer_msg *pm)
+{
+    const struct raft_append *a = &pm->m.u.append;
+
+    if (*n == 0 && a->n_entries > 0) {
+        out->u.append.prev_log_index = a->prev_log_index;
+        out->u.append.prev_log_term = a->prev_log_term;
+    }
+    memcpy(arr + *n, a->entries, a->n_entries * sizeof(*arr));
+    *n += a->n_entries;
+    for (size_t i = 0; i < a->n_entries; i++) {
+        *bytes += a->entries[i].len;
+    }
+    out->u.append.leader_commit =
+        peer_max(out->u.append.leader_commit, a->leader_commit);
+    out->u.append.seq = peer_max(out->u.append.seq, a->seq);
+}
+
+/* Pop the head of the queue into *OUT, with the APPENDs behind it that can
+ * join it. The merged entries are listed in *ARR (malloc'ed, NULL when
+ * none merged); the popped messages, which own the data, are chained from
+ * *USED. */
+static void peer_merge(struct peer_client *pc, struct raft_msg *out,
+                       struct raft_entry **arr, struct peer_msg **used)
+{
+    struct peer_msg *pm = peer_pop(pc), **tail = &pm->next;
+    size_t n = 0, bytes = 0;
+
+    *out = pm->m;
+    *arr = NULL;
+    *used = pm;
+    if (out->type != RAFT_MSG_APPEND || pc->q_head == NULL ||
+        !peer_can_merge(out, out->u.append.n_entries, 0, &pc->q_head->m) ||
+        (*arr = malloc(CODEC_MAX_ENTRIES * sizeof(**arr))) == NULL) {
+        return; /* alone, as it came */
+    }
+    out->u.append.n_entries = 0;
+    peer_fold(out, *arr, &n, &bytes, pm);
+    while (pc->q_head != NULL &&
+           peer_can_merge(out, n, bytes, &pc->q_head->m)) {
+        pm = peer_pop(pc);
+        *tail = pm;
+        tail = &pm->next;
+        peer_fold(out, *arr, &n, &bytes, pm);
+    }
+    out->u.append.n_entries = n;
+    out->u.append.entries = n > 0 ? *arr : NULL;
+}
+
+/* Encode and post OUT. Returns 0, or -1 when it could not be sent. */
+static int peer_post_msg(struct peer_client *pc, const struct raft_msg *out)
+{
+    const char *path = codec_path(out->type);
     struct peer_call *call;
     char err[200];
     size_t len;
-    char *text;
+    char *text = path ? codec_encode(out, &len, err, sizeof(err)) : NULL;
 
-    if (pc->in_flight >= pc->opt.max_in_flight) {
-        pc->dropped++;
-        return -1;
-    }
-    text = path ? codec_encode(m, &len, err, sizeof(err)) : NULL;
     if (text == NULL) {
         log_error("peer", "cannot send %s to node %llu: %s -> drop",
-                  raft_msg_type_name(m->type), (unsigned long long)pc->opt.id,
+                  raft_msg_type_name(out->type), (unsigned long long)pc->opt.id,
                   path ? err : "not a request");
         return -1;
     }
@@ -368,9 +531,73 @@ int peer_client_send(struct peer_client *pc, const struct raft_msg *m)
         return -1;
     }
     call->pc = pc;
-    call->type = m->type;
-    call->entries = m->type == RAFT_MSG_APPEND && m->u.append.n_entries > 0;
+    call->type = out->type;
+    call->entries = out->type == RAFT_MSG_APPEND && out->u.append.n_entries > 0;
     return peer_post(pc, pc->conn, call, path, text, len);
+}
+
+/* Post from the queue while the connection is free. A request that fails
+ * here and then (our own address cannot be bound) is not reported to
+ * fail_cb: the core would answer with a probe that fails the same way, in
+ * a tight loop; its own timer probes the peer again instead. */
+static void peer_flush(struct peer_client *pc)
+{
+    while (pc->in_flight == 0 && pc->q_head != NULL && !pc->closing) {
+        struct peer_msg *used, *next;
+        struct raft_entry *arr;
+        struct raft_msg out;
+
+        peer_merge(pc, &out, &arr, &used);
+        peer_post_msg(pc, &out);
+        free(arr);
+        for (; used != NULL; used = next) {
+            next = used->next;
+            free(used);
+        }
+    }
+}
+
+static void peer_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    peer_flush(arg);
+}
+
+/* Post from the queue soon: once the current event is done, so that every
+ * message the core emits in it can be merged. */
+static void peer_kick(struct peer_client *pc)
+{
+    if (pc->q_head != NULL && !pc->closing) {
+        event_active(pc->kick_ev, EV_TIMEOUT, 1);
+    }
+}
+
+int peer_client_send(struct peer_client *pc, const struct raft_msg *m)
+{
+    struct peer_msg *pm;
+
+    if (codec_path(m->type) == NULL || m->type == RAFT_MSG_SNAPSHOT) {
+        log_error("peer", "cannot send %s to node %llu: not a request -> drop",
+                  raft_msg_type_name(m->type), (unsigned long long)pc->opt.id);
+        return -1;
+    }
+    if (pc->q_len >= pc->opt.max_in_flight) {
+        pc->dropped++;
+        return -1;
+    }
+    pm = peer_msg_copy(m);
+    if (pm == NULL) {
+        return -1;
+    }
+    if (pc->q_tail != NULL) {
+        pc->q_tail->next = pm;
+    } else {
+        pc->q_head = pm;
+    }
+    pc->q_tail = pm;
+    pc->q_len++;
+    peer_kick(pc);
+    return 0;
 }
 
 int peer_client_send_chunk(struct peer_client *pc, const struct codec_chunk *c)
@@ -424,6 +651,10 @@ void peer_client_free(struct peer_client *pc)
         return;
     }
     pc->closing = true;
+    event_free(pc->kick_ev);
+    while (pc->q_head != NULL) {
+        free(peer_pop(pc));
+    }
     evhttp_connection_free(pc->conn);
     if (pc->snap_conn != NULL) {
         evhttp_connection_free(pc->snap_conn);

@@ -5,6 +5,12 @@
  * cut exactly one link with a firewall rule on (source, destination), and a
  * multi-homed machine sends from the address its peers know.
  *
+ * Requests wait in a queue of the client's and go out one at a time (libevent
+ * does not pipeline); when the connection frees up, the APPENDs waiting
+ * behind the next request that continue it are merged into it, so a busy
+ * leader sends a follower everything proposed during the last round trip
+ * in one request (and the follower fsyncs once for it).
+ *
  * A slow or dead peer never holds up anything else: at most max_in_flight
  * requests wait for it (more are dropped and counted: Raft resends what
  * matters on its timers), and each one fails after timeout_ms. Reachability
@@ -39,8 +45,8 @@ typedef void (*peer_result_cb)(void *arg, const struct raft_msg *m);
  * answer: connect failure, timeout, a refusal or a bad reply. Lost entries
  * break the leader's stream to the peer, so the core must hear of them; a
  * lost heartbeat is only silence, which the core's timers handle. Called
- * from the event loop, never from inside peer_client_send() (a failure
- * there is its return value). The rules of peer_result_cb apply. */
+ * from the event loop, never from inside peer_client_send(). The rules of
+ * peer_result_cb apply. */
 typedef void (*peer_fail_cb)(void *arg, uint64_t peer);
 
 /* The reply to the snapshot chunk sent last: RES, already checked to come
@@ -76,10 +82,13 @@ enum peer_state {
 struct peer_client *peer_client_new(struct event_base *base,
                                     const struct peer_options *opt);
 
-/* Send request M (VOTE, APPEND or TIMEOUT_NOW, addressed to this peer).
- * Returns 0 when it is on its way, or -1 when it was dropped: too many in
- * flight, it could not be encoded (logged), or the connection failed at
- * once. No callback runs before this returns. */
+/* Queue request M (VOTE, APPEND or TIMEOUT_NOW, addressed to this peer;
+ * copied, entries included) to be sent once the current event is handled.
+ * Returns 0 when it is queued, or -1 when it was dropped: max_in_flight
+ * requests are already waiting, it is not such a request (logged), or
+ * memory ran out. No callback runs before this returns. A queued request
+ * that cannot be encoded is logged and dropped; one whose connect fails
+ * at once is dropped silently (the core's timers probe again). */
 int peer_client_send(struct peer_client *pc, const struct raft_msg *m);
 
 /* Send snapshot chunk C on the snapshot connection. Returns 0 when it is
