@@ -55,6 +55,7 @@ struct node_fwd {
     struct fwd_peer peers[PEERS_MAX];
     size_t n_peers;
     struct fwd_call calls; /* sentinel */
+    size_t n_calls;
     uint64_t count, failed;
     bool closing;
 };
@@ -146,6 +147,7 @@ static void fwd_unlink(struct fwd_call *call)
     call->prev->next = call->next;
     call->next->prev = call->prev;
     call->conn->busy--;
+    call->f->n_calls--;
 }
 
 static void fwd_copy_header(struct evhttp_request *from,
@@ -279,6 +281,7 @@ static int fwd_start(struct node_fwd *f, struct fwd_call *call,
         call->prev->next = call;
         f->calls.prev = call;
         call->conn->busy++;
+        f->n_calls++;
         call->in_send = true;
         rc = evhttp_make_request(call->conn->evcon, out,
                                  evhttp_request_get_command(call->client),
@@ -306,8 +309,16 @@ void node_fwd_send(struct node_fwd *f, struct evhttp_request *req,
                    uint64_t leader, int hops, bool write)
 {
     struct fwd_peer *p = fwd_find(f, leader);
-    struct fwd_call *call = calloc(1, sizeof(*call));
+    struct fwd_call *call;
 
+    if (f->n_calls >= NODE_FWD_MAX_CALLS) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+                          "1");
+        http_reply_error(req, 503, "%d requests forwarded already, retry",
+                         NODE_FWD_MAX_CALLS);
+        return;
+    }
+    call = calloc(1, sizeof(*call));
     if (p == NULL || call == NULL || (call->conn = fwd_pick(f, p)) == NULL) {
         free(call);
         http_reply_error(req, 500, "cannot forward to node %llu: %s",

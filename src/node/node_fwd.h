@@ -30,7 +30,8 @@ struct node_fwd;
 
 #define NODE_FWD_HEADER "X-Varde-Forwarded"
 #define NODE_FWD_MAX_HOPS 2
-#define NODE_FWD_CONNS 16 /* connections per peer, opened as needed */
+#define NODE_FWD_CONNS 16       /* connections per peer, opened as needed */
+#define NODE_FWD_MAX_CALLS 4096 /* forwarded at once; more get a 503 */
 /* Above the time a write may wait on the leader for its outcome. */
 #define NODE_FWD_TIMEOUT_MS 15000
 

@@ -30,7 +30,10 @@
 /* A linearizable read waits this long for its confirmation, then 503. */
 #define NODE_READ_TIMEOUT_MS 5000
 #define NODE_READ_RETRY_MS 2 /* ask again: the leader has not committed yet */
-#define NODE_SWEEP_MS 100    /* deadlines of writes, reads, receives */
+/* Client requests waiting at once on this node; more get a 503. */
+#define NODE_MAX_WRITES 8192
+#define NODE_MAX_READS 4096 /* the core's own bound on reads waiting */
+#define NODE_SWEEP_MS 100   /* deadlines of writes, reads, receives */
 /* The group commit's fsync waits for a quiet turn of the event loop, but
  * never longer than this while events keep coming. */
 #define NODE_SYNC_MAX_DELAY_US 2000
@@ -126,6 +129,7 @@ struct node {
     struct kv *kv;
     uint64_t applied, applied_term;
     uint64_t snap_index, snap_term; /* the newest snapshot on disk */
+    uint64_t snap_prev_index;       /* the one before it (0: unknown) */
     uint64_t snap_next_try;         /* after a failed save: not before */
 
     /* Group commit: the last entry appended and not yet fsynced. */
@@ -137,6 +141,7 @@ struct node {
     /* Client requests waiting (node_kv.c). */
     struct node_write writes; /* sentinel; by index */
     struct node_read reads;   /* sentinel; oldest first */
+    size_t n_writes, n_reads;
     uint64_t next_read_ctx;
     struct event *retry_ev, *sweep_ev;
     bool was_leader;
@@ -243,6 +248,14 @@ void node_kv_close(struct node *n);
  * check that it follows the snapshot; hand both to the core. Returns 0, or
  * -1 with ERR (a corrupt snapshot, a log with a gap after it). */
 int node_snap_restore(struct node *n, char *err, size_t errlen);
+
+/* Whether the log L recovered on start follows a snapshot ending at BASE
+ * (0: none) of term BASE_TERM: NULL when the entries after BASE can be
+ * used as they are; else why not, and then the log must start afresh
+ * after the snapshot, unless *GAP is set: the log starts past BASE + 1,
+ * entries are missing, and the node must not start. Pure. */
+const char *node_snap_log_mismatch(uint64_t base, uint64_t base_term,
+                                   const struct wal_entries *l, bool *gap);
 
 /* Create the senders' timers. Returns 0, or -1 with ERR. */
 int node_snap_open(struct node *n, char *err, size_t errlen);

@@ -114,10 +114,11 @@ static void kv_serve(struct node *n, struct evhttp_request *req,
     }
 }
 
-static void kv_read_unlink(struct node_read *r)
+static void kv_read_unlink(struct node *n, struct node_read *r)
 {
     r->prev->next = r->next;
     r->next->prev = r->prev;
+    n->n_reads--;
     free(r);
 }
 
@@ -143,7 +144,7 @@ static bool kv_read_ask(struct node *n, struct node_read *r)
         struct evhttp_request *req = r->req;
         int hops = r->hops;
 
-        kv_read_unlink(r);
+        kv_read_unlink(n, r);
         kv_route_away(n, req, hops, false);
         return false;
     }
@@ -155,8 +156,14 @@ static bool kv_read_ask(struct node *n, struct node_read *r)
 static void kv_read_start(struct node *n, struct evhttp_request *req,
                           const struct kvapi_req *kr, int hops)
 {
-    struct node_read *r = calloc(1, sizeof(*r));
+    struct node_read *r;
 
+    if (n->n_reads >= NODE_MAX_READS) {
+        kv_reply_503(req, "%d reads waiting on this node already, retry",
+                     NODE_MAX_READS);
+        return;
+    }
+    r = calloc(1, sizeof(*r));
     if (r == NULL) {
         http_reply_error(req, 500, "out of memory");
         return;
@@ -170,6 +177,7 @@ static void kv_read_start(struct node *n, struct evhttp_request *req,
     r->prev = n->reads.prev;
     r->prev->next = r;
     n->reads.prev = r;
+    n->n_reads++;
     kv_read_ask(n, r);
 }
 
@@ -196,7 +204,7 @@ void node_kv_serve_reads(struct node *n)
 
         if (r->state == NODE_READ_APPLY && r->index <= n->applied) {
             kv_serve(n, r->req, &r->kr);
-            kv_read_unlink(r);
+            kv_read_unlink(n, r);
         }
         r = next;
     }
@@ -213,7 +221,7 @@ void node_kv_leadership_lost(struct node *n)
             struct evhttp_request *req = r->req;
             int hops = r->hops;
 
-            kv_read_unlink(r);
+            kv_read_unlink(n, r);
             kv_route_away(n, req, hops, false);
         }
         r = next;
@@ -240,10 +248,11 @@ static void kv_retry_cb(evutil_socket_t fd, short what, void *arg)
  * Writes.
  */
 
-static void kv_write_unlink(struct node_write *w)
+static void kv_write_unlink(struct node *n, struct node_write *w)
 {
     w->prev->next = w->next;
     w->next->prev = w->prev;
+    n->n_writes--;
     free(w);
 }
 
@@ -259,13 +268,14 @@ static void kv_write_insert(struct node *n, struct node_write *w)
     w->next = after->next;
     after->next->prev = w;
     after->next = w;
+    n->n_writes++;
 }
 
 /* Propose write KR with BODY as its value, and wait for its entry. */
 static void kv_propose(struct node *n, struct evhttp_request *req,
                        const struct kvapi_req *kr)
 {
-    struct node_write *w = calloc(1, sizeof(*w));
+    struct node_write *w;
     struct sm_command c;
     struct raft_status st;
     size_t len, size;
@@ -273,6 +283,12 @@ static void kv_propose(struct node *n, struct evhttp_request *req,
     uint8_t *buf;
     int rc;
 
+    if (n->n_writes >= NODE_MAX_WRITES) {
+        kv_reply_503(req, "%d writes waiting on this node already, retry",
+                     NODE_MAX_WRITES);
+        return;
+    }
+    w = calloc(1, sizeof(*w));
     kvapi_command(kr, body, len, &c);
     size = sm_command_size(&c);
     buf = malloc(size);
@@ -361,7 +377,7 @@ int node_kv_apply(struct node *n, const struct raft_entry *e)
         struct node_write *w = n->writes.next;
 
         kv_write_done(n, w, e, have, res);
-        kv_write_unlink(w);
+        kv_write_unlink(n, w);
     }
     if (have && res == KV_NO_MEMORY) {
         log_error("kv",
@@ -381,7 +397,7 @@ void node_kv_installed(struct node *n, uint64_t index)
         http_reply_error(w->req, 504,
                          "outcome unknown: a snapshot from the leader "
                          "replaced this node's log");
-        kv_write_unlink(w);
+        kv_write_unlink(n, w);
     }
     node_kv_serve_reads(n);
 }
@@ -441,7 +457,7 @@ static void kv_sweep_cb(evutil_socket_t fd, short what, void *arg)
 
         if (w->deadline <= now) {
             http_reply_error(w->req, 504, "outcome unknown");
-            kv_write_unlink(w);
+            kv_write_unlink(n, w);
         }
         w = next;
     }
@@ -450,7 +466,7 @@ static void kv_sweep_cb(evutil_socket_t fd, short what, void *arg)
 
         if (r->deadline <= now) {
             kv_reply_503(r->req, "read not confirmed in time, retry");
-            kv_read_unlink(r);
+            kv_read_unlink(n, r);
         }
         r = next;
     }
@@ -477,13 +493,13 @@ void node_kv_close(struct node *n)
         struct node_write *w = n->writes.next;
 
         http_reply_error(w->req, 504, "outcome unknown: node shutting down");
-        kv_write_unlink(w);
+        kv_write_unlink(n, w);
     }
     while (n->reads.next != NULL && n->reads.next != &n->reads) {
         struct node_read *r = n->reads.next;
 
         kv_reply_503(r->req, "shutting down");
-        kv_read_unlink(r);
+        kv_read_unlink(n, r);
     }
     if (n->retry_ev != NULL) {
         event_free(n->retry_ev);

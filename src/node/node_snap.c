@@ -4,9 +4,13 @@
  * applied since the last snapshot, the store is encoded (kv_encode) and
  * saved durably (snap_save) as of the last applied entry; only then is the
  * core told (raft_compact, keeping --snapshot-keep entries for followers a
- * little behind) and are the WAL's segments below the kept entries deleted
- * (wal_truncate_prefix). A failed save keeps the whole log and is tried
- * again after as many entries more.
+ * little behind) and are the WAL's segments below both the kept entries
+ * and the previous snapshot deleted (wal_truncate_prefix): the storage
+ * layer keeps two snapshots, and an operator whose newest one is damaged
+ * can fall back to the older one only while the log reaches back to it
+ * (docs/storage.md). After a restart the previous snapshot is not known,
+ * and the WAL is kept whole until the next snapshot. A failed save keeps
+ * the whole log and is tried again after as many entries more.
  *
  * Restoring, on start. The newest snapshot is decoded into the store, then
  * the WAL is recovered and checked against it. The WAL may still hold
@@ -77,14 +81,9 @@ static int snap_restore_state(struct node *n, char *err, size_t errlen)
     return 0;
 }
 
-/* Why the recovered log L cannot be used after the snapshot as it is
- * (then the WAL starts afresh after it), or NULL when it can. Sets *GAP
- * when the log leaves a gap after the snapshot (refused). */
-static const char *snap_log_mismatch(const struct node *n,
-                                     const struct wal_entries *l, bool *gap)
+const char *node_snap_log_mismatch(uint64_t base, uint64_t base_term,
+                                   const struct wal_entries *l, bool *gap)
 {
-    uint64_t base = n->snap_index;
-
     *gap = l->first_index > base + 1;
     if (*gap) {
         return "it starts after the snapshot, leaving a gap";
@@ -96,7 +95,7 @@ static const char *snap_log_mismatch(const struct node *n,
         return "the snapshot covers all of it";
     }
     if (base >= l->first_index && base > 0 &&
-        l->entries[base - l->first_index].term != n->snap_term) {
+        l->entries[base - l->first_index].term != base_term) {
         return "its entry at the snapshot's index has another term";
     }
     return NULL;
@@ -111,7 +110,7 @@ static int snap_restore_log(struct node *n, const struct wal_entries *l,
     const struct raft_entry *after = NULL;
     size_t count = 0;
     bool gap;
-    const char *why = snap_log_mismatch(n, l, &gap);
+    const char *why = node_snap_log_mismatch(base, n->snap_term, l, &gap);
 
     if (gap) {
         snprintf(err, errlen,
@@ -220,12 +219,14 @@ int node_snap_maybe_take(struct node *n)
     if (snap_save_state(n, &bytes) < 0) {
         return 0;
     }
+    n->snap_prev_index = n->snap_index;
     n->snap_index = n->applied;
     n->snap_term = n->applied_term;
     n->m.snapshots_taken++;
     raft_compact(n->raft, n->snap_index, keep);
-    if (n->snap_index > keep) {
+    if (n->snap_index > keep && n->snap_prev_index > 0) {
         cut = n->snap_index - keep + 1;
+        cut = cut < n->snap_prev_index + 1 ? cut : n->snap_prev_index + 1;
         if (wal_truncate_prefix(n->wal, cut, err, sizeof(err)) < 0) {
             log_error("snap", "cannot drop log segments below %llu: %s -> stop",
                       (unsigned long long)cut, err);
@@ -234,7 +235,8 @@ int node_snap_maybe_take(struct node *n)
     }
     log_info("snap",
              "applied %llu entries since the last snapshot -> snapshot at "
-             "%llu/%llu: %zu keys, %zu bytes, %llu ms; log kept from %llu",
+             "%llu/%llu: %zu keys, %zu bytes, %llu ms; log kept from %llu on "
+             "disk",
              (unsigned long long)n->opts.snapshot_entries,
              (unsigned long long)n->snap_term,
              (unsigned long long)n->snap_index, kv_count(n->kv), bytes,
@@ -265,6 +267,7 @@ int node_snap_install(struct node *n, const struct raft_snapshot_ref *s)
         return -1;
     }
     free(body);
+    n->snap_prev_index = 0; /* the log restarts after this one */
     n->applied = n->snap_index = s->last_index;
     n->applied_term = n->snap_term = s->last_term;
     n->unsynced_index = n->unsynced_term = 0;
@@ -430,7 +433,9 @@ void node_snap_chunk_result(void *arg, uint64_t peer,
         snap_step_result(n, peer, res);
         return;
     }
-    if (res->success && o->last_sent) {
+    if (res->success && (o->last_sent || res->match_index > 0)) {
+        /* The follower's core answered: after the last chunk, or at the
+         * first when it already held the snapshot's entries. */
         snap_send_done(n, o, res);
         return;
     }
@@ -471,20 +476,13 @@ static void snap_recv_drop(struct node *n)
     n->snap_in = NULL;
 }
 
-/* The snapshot C names is already here, newer or as new: let the core
- * answer if it has committed that far (it then installs nothing). */
-static void snap_recv_stale(struct node *n, struct evhttp_request *req,
-                            const struct codec_chunk *c,
-                            struct codec_chunk_result *r)
+/* Step the RAFT_MSG_SNAPSHOT that chunk C carries into the core, which
+ * answers REQ. */
+static void snap_recv_step(struct node *n, struct evhttp_request *req,
+                           const struct codec_chunk *c)
 {
-    struct raft_status st;
     struct raft_msg m;
 
-    raft_status(n->raft, &st);
-    if (st.commit_index < c->last_index) {
-        snap_reply(req, r);
-        return;
-    }
     memset(&m, 0, sizeof(m));
     m.type = RAFT_MSG_SNAPSHOT;
     m.from = c->from;
@@ -493,6 +491,22 @@ static void snap_recv_stale(struct node *n, struct evhttp_request *req,
     m.u.snapshot.last_index = c->last_index;
     m.u.snapshot.last_term = c->last_term;
     node_handle_request(n, req, &m);
+}
+
+/* A snapshot this node has committed up to needs no transfer: the core
+ * answers at once that it holds the log that far (and installs nothing).
+ * Returns true when REQ has been answered so. */
+static bool snap_recv_committed(struct node *n, struct evhttp_request *req,
+                                const struct codec_chunk *c)
+{
+    struct raft_status st;
+
+    raft_status(n->raft, &st);
+    if (st.commit_index < c->last_index) {
+        return false;
+    }
+    snap_recv_step(n, req, c);
+    return true;
 }
 
 /* Open a receive for chunk C, the first of its transfer. Returns 0, or -1
@@ -508,10 +522,21 @@ static int snap_recv_start(struct node *n, struct evhttp_request *req,
         snap_reply(req, r); /* start over from 0 */
         return -1;
     }
+    if (snap_recv_committed(n, req, c)) {
+        return -1;
+    }
     rc = snap_recv_open(n->opts.data_dir, c->last_index, c->last_term,
                         &n->snap_in, err, sizeof(err));
     if (rc == SNAP_ERR_STALE) {
-        snap_recv_stale(n, req, c, r);
+        /* A newer snapshot is here, but the core has not committed this
+         * far (one received, then refused): start over later. */
+        log_warn("snap",
+                 "snapshot %llu/%llu from node %llu is older than one "
+                 "already here -> refuse it",
+                 (unsigned long long)c->last_term,
+                 (unsigned long long)c->last_index,
+                 (unsigned long long)c->from);
+        snap_reply(req, r);
         return -1;
     }
     if (rc < 0) {
@@ -531,7 +556,6 @@ static void snap_recv_complete(struct node *n, struct evhttp_request *req,
                                const struct codec_chunk *c,
                                struct codec_chunk_result *r)
 {
-    struct raft_msg m;
     char err[256];
     int rc = snap_recv_finish(n->snap_in, err, sizeof(err));
 
@@ -544,14 +568,7 @@ static void snap_recv_complete(struct node *n, struct evhttp_request *req,
         snap_reply(req, r);
         return;
     }
-    memset(&m, 0, sizeof(m));
-    m.type = RAFT_MSG_SNAPSHOT;
-    m.from = c->from;
-    m.to = c->to;
-    m.term = c->term;
-    m.u.snapshot.last_index = c->last_index;
-    m.u.snapshot.last_term = c->last_term;
-    node_handle_request(n, req, &m);
+    snap_recv_step(n, req, c);
 }
 
 /* Take chunk C (decoded) and answer REQ. */

@@ -335,6 +335,77 @@ def test_cas_create_only_then_conflicts():
         assert metric(c[lead], "varde_kv_keys") == 0
 
 
+def test_fresh_leader_serves_reads_at_once():
+    """A leader answers a read the moment it says it leads, before its
+    first entry has committed: the read waits for it, it does not fail."""
+    c, old = start()
+    with c:
+        expect(put(c[old], "fresh/k", "v"), 200, "PUT")
+        wait_applied(c, metric(c[old], "varde_raft_applied_index"), 5.0)
+        c[old].kill()
+
+        def says_leader():
+            for f in followers(c, old):
+                st = f.status()
+                if st and st["role"] == "leader":
+                    return f
+            return None
+
+        new = c.wait_until(says_leader, 5.0, "a node to say it leads",
+                           interval=0.001)
+        got = expect(get(new, "fresh/k"), 200, "GET on the fresh leader")
+        assert got["value"] == "v", got
+
+
+# ---------------------------------------------------------------------------
+# a leader cut off from the others
+
+
+class Pending(threading.Thread):
+    """One request in a thread of its own: result is (status, headers,
+    body) or the exception it raised."""
+
+    def __init__(self, node, method, path, body=None):
+        super().__init__()
+        self.args_ = (node, method, path, body)
+        self.result = None
+
+    def run(self):
+        node, method, path, body = self.args_
+        try:
+            self.result = call(node, method, path, body)
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            self.result = e
+
+
+def test_cut_off_leader_neither_acks_nor_serves_stale_reads():
+    cluster.need_nft()
+    c, old = start()
+    with c:
+        expect(put(c[old], "cut/k", "before"), 200, "PUT before the cut")
+        for f in followers(c, old):
+            c.cut(old, f.id)
+        write = Pending(c[old], "PUT", "/v1/kv/cut/k", "lost")
+        write.start()
+        new, term = c.wait_leader(5.0, ids=[f.id for f in followers(c, old)],
+                                  exclude=(old,))
+        expect(put(c[new], "cut/k", "after"), 200, "PUT on the new leader")
+        st, _, body = get(c[old], "cut/k")
+        assert st == 503, "a cut-off leader answered a read: %d %r" % (st,
+                                                                       body)
+        assert write.is_alive(), "the cut-off leader answered the write: %r" \
+            % (write.result,)
+        c.heal()
+        write.join(15.0)
+        assert not write.is_alive(), "the write was never answered"
+        st, hdrs, body = write.result
+        assert st == 503 and "not committed" in body["error"], (st, body)
+        assert hdrs.get("Retry-After") == "1", hdrs
+        for i in c.ids():
+            c.wait_until(lambda: get(c[i], "cut/k", "?stale")[2].get(
+                "value") == "after", 5.0, "node %d to hold the new value" % i)
+
+
 # ---------------------------------------------------------------------------
 # faults under a write load
 
