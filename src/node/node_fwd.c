@@ -292,6 +292,8 @@ static int fwd_start(struct node_fwd *f, struct fwd_call *call,
             evhttp_request_free(out);
         } else if (call->sent_done) {
             rc = -1; /* the connect failed at once; libevent freed OUT */
+        } else {
+            http_nodelay(call->conn->evcon);
         }
         out = NULL;
     }

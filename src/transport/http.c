@@ -11,13 +11,17 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #define HTTP_MAX_HEADERS 16384
 #define HTTP_IDLE_TIMEOUT_S 120
@@ -96,6 +100,18 @@ void http_reply_json(struct evhttp_request *req, int status, json_t *body)
     }
     http_reply_text(req, status, "application/json", text, n);
     free(text);
+}
+
+void http_nodelay(struct evhttp_connection *conn)
+{
+    struct bufferevent *bev =
+        conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    int on = 1;
+
+    if (fd >= 0) {
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    }
 }
 
 void http_printable(char *s)
@@ -206,6 +222,7 @@ static void http_dispatch_cb(struct evhttp_request *req, void *arg)
         http_reply_error(req, 400, "bad request URI");
         return;
     }
+    http_nodelay(evhttp_request_get_connection(req));
     r = http_find(s, path);
     if (r == NULL) {
         http_reply_error(req, 404, "no such path: %.200s", path);

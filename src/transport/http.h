@@ -66,6 +66,11 @@ void http_reply_error(struct evhttp_request *req, int status, const char *fmt,
  * what a peer or client sent in a log line or a JSON string. */
 void http_printable(char *s);
 
+/* Turn off Nagle's algorithm on CONN's socket (when it has one), client
+ * or server side. A request or reply larger than a segment otherwise
+ * leaves its tail waiting for the peer's delayed ACK, 40 ms on Linux. */
+void http_nodelay(struct evhttp_connection *conn);
+
 /* Reply STATUS with LEN bytes of TEXT and the given Content-Type. */
 void http_reply_text(struct evhttp_request *req, int status,
                      const char *content_type, const char *text, size_t len);

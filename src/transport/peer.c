@@ -362,6 +362,9 @@ static int peer_post(struct peer_client *pc, struct evhttp_connection *conn,
     pc->send_failed = false;
     rc = evhttp_make_request(conn, req, EVHTTP_REQ_POST, path);
     pc->in_send = false;
+    if (rc == 0 && !pc->send_failed) {
+        http_nodelay(conn);
+    }
     if (rc < 0) {
         /* libevent 2.1 leaves the request to us when the connect attempt
          * fails at once (the local address cannot be bound): no callback.
