@@ -9,6 +9,7 @@ Parts (default: all, in this order; each runs varde, then etcd, on fresh
   poll       what observing a cluster costs: one status request, one round
              of polling both survivors (the resolution of failover times)
   writes     100-byte values at 1, 16 and 64 connections, to the leader
+             (each concurrency on fresh clusters, varde and etcd in turn)
   reads      linearizable reads at 16 connections, to the leader
   failover   kill -9 of the leader -> both survivors agree on a new one
   transfer   SIGTERM of the leader (both hand over first) -> the same
@@ -115,7 +116,8 @@ def ensure_load():
         return
     os.makedirs(os.path.dirname(LOAD), exist_ok=True)
     cmd = ["gcc", "-O2", "-g", "-std=c11", "-D_GNU_SOURCE", "-Wall",
-           "-Wextra", "-o", LOAD, LOAD_SRC, "-levent"]
+           "-Wextra", "-Wno-unused-parameter", "-o", LOAD, LOAD_SRC,
+           "-levent"]
     say("building %s" % os.path.relpath(LOAD, os.getcwd()))
     subprocess.run(cmd, check=True)
 
@@ -322,16 +324,13 @@ def part_poll(s, opts):
     return res
 
 
-def part_writes(s, opts):
+def part_writes(s, opts, conns):
     lead = settle(s)
-    out = {"leader": lead}
-    for conns in WRITE_CONNS:
-        r = run_load(s.addr(lead), s.put_mode, conns, opts["seconds"])
-        out[str(conns)] = r
-        say("  %s writes, %2d conns: %8.0f/s  p50 %6.2f ms  p99 %6.2f ms  "
-            "errors %d" % (s.name, conns, r["rate"], r["p50_us"] / 1000,
-                           r["p99_us"] / 1000, r["errors"]))
-    return out
+    r = run_load(s.addr(lead), s.put_mode, conns, opts["seconds"])
+    say("  %s writes, %2d conns: %8.0f/s  p50 %6.2f ms  p99 %6.2f ms  "
+        "errors %d" % (s.name, conns, r["rate"], r["p50_us"] / 1000,
+                       r["p99_us"] / 1000, r["errors"]))
+    return r
 
 
 def part_reads(s, opts):
@@ -469,7 +468,7 @@ FNS = {"poll": part_poll, "writes": part_writes, "reads": part_reads,
        "rss": part_rss, "restart": part_restart}
 
 
-def run_part(part, name, opts):
+def run_part(part, name, opts, *args):
     kw = {}
     if part == "restart":
         if name == "varde":
@@ -480,7 +479,7 @@ def run_part(part, name, opts):
                            str(2 * opts["restart_entries"])]
     s = start_system(name, **kw)
     try:
-        return FNS[part](s, opts)
+        return FNS[part](s, opts, *args)
     finally:
         s.close()
 
@@ -655,12 +654,13 @@ def machine():
 
 
 def fdatasync_us():
-    """The median time of one 200-byte append and fdatasync in build/."""
+    """The median time of a 200-byte append and its fdatasync, in build/
+    (the disk both systems write to)."""
     path = os.path.join(ROOT, "build", "bench", "fsync-probe")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     xs = []
     try:
-        for _ in range(100):
+        for _ in range(200):
             t = time.perf_counter()
             os.write(fd, b"x" * 200)
             os.fdatasync(fd)
@@ -729,6 +729,14 @@ def main(argv):
     started = time.monotonic()
     for part in opts["parts"]:
         say("%s:" % part)
+        if part == "writes":
+            # Each concurrency on fresh clusters, the two systems in turn,
+            # so that both meet much the same machine.
+            for conns in WRITE_CONNS:
+                for name in systems:
+                    results[name].setdefault(part, {})[str(conns)] = \
+                        run_part(part, name, opts, conns)
+            continue
         for name in systems:
             if part == "restart" and name == "etcd":
                 continue  # 1M writes take etcd ~7 minutes here
