@@ -181,16 +181,37 @@ static void kv_read_start(struct node *n, struct evhttp_request *req,
     kv_read_ask(n, r);
 }
 
+/* The read waiting for confirmation with context CTX, searched from *AT
+ * round the list: the core confirms reads in about the order they came,
+ * so a batch is found in one pass. */
+static struct node_read *kv_read_find(struct node *n, uint64_t ctx,
+                                      struct node_read **at)
+{
+    struct node_read *r = *at;
+
+    for (size_t i = 0; i <= n->n_reads; i++, r = r->next) {
+        if (r == &n->reads) {
+            continue;
+        }
+        if (r->ctx == ctx && r->state == NODE_READ_CONFIRM) {
+            *at = r->next;
+            return r;
+        }
+    }
+    return NULL;
+}
+
 void node_kv_reads_confirmed(struct node *n, const struct raft_read *reads,
                              size_t count)
 {
+    struct node_read *at = n->reads.next;
+
     for (size_t i = 0; i < count; i++) {
-        for (struct node_read *r = n->reads.next; r != &n->reads; r = r->next) {
-            if (r->ctx == reads[i].ctx && r->state == NODE_READ_CONFIRM) {
-                r->state = NODE_READ_APPLY;
-                r->index = reads[i].index;
-                break;
-            }
+        struct node_read *r = kv_read_find(n, reads[i].ctx, &at);
+
+        if (r != NULL) {
+            r->state = NODE_READ_APPLY;
+            r->index = reads[i].index;
         }
     }
 }

@@ -472,7 +472,9 @@ static void peer_fold(struct raft_msg *out, struct raft_entry *arr, size_t *n,
         out->u.append.prev_log_index = a->prev_log_index;
         out->u.append.prev_log_term = a->prev_log_term;
     }
-    memcpy(arr + *n, a->entries, a->n_entries * sizeof(*arr));
+    if (a->n_entries > 0) {
+        memcpy(arr + *n, a->entries, a->n_entries * sizeof(*arr));
+    }
     *n += a->n_entries;
     for (size_t i = 0; i < a->n_entries; i++) {
         *bytes += a->entries[i].len;
