@@ -229,11 +229,17 @@ void raft_broadcast_append(struct raft *r)
 
 void raft_peer_reset(struct raft *r, struct raft_peer *p)
 {
+    /* A streaming peer restarts right after what it is known to hold; a
+     * probing one keeps its probe point, which is still the best guess
+     * (a fresh leader knows no match yet: falling back to 1 would send a
+     * snapshot to a follower that lacks nothing). */
+    if (!p->probing) {
+        p->next_index = p->match_index + 1;
+    }
     p->probing = true;
     p->probe_sent = false;
     p->snapshotting = false;
     p->infl_count = 0;
-    p->next_index = p->match_index + 1;
     (void)r;
 }
 

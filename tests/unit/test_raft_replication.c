@@ -613,6 +613,40 @@ TEST(caught_up_follower_that_was_reset_still_hears_heartbeats)
     stop(&net);
 }
 
+TEST(unreachable_report_keeps_a_fresh_leaders_probe_point)
+{
+    struct net net;
+    uint64_t idx;
+    struct raft_ready rd;
+    size_t snaps = 0;
+
+    start(&net);
+    for (int k = 0; k < 50; k++) {
+        propose(&net, 0, "x", &idx);
+    }
+    advance(&net, 100);
+    raft_compact(net.n[0], 51, 5);
+    /* Node 2 takes over while node 3, which holds everything, is away:
+     * its first probe to node 3 is reported lost. */
+    raft_compact(net.n[1], 51, 5);
+    net.down[2] = true;
+    EXPECT_EQ(raft_transfer(net.n[0], 2, net.now), 0);
+    settle(&net);
+    EXPECT_EQ(st(net.n[1]).role, RAFT_LEADER);
+    raft_report_unreachable(net.n[1], 3, net.now);
+    net.down[2] = false;
+    for (int t = 0; t < 10; t++) {
+        net.now += 50;
+        raft_tick(net.n[1], net.now);
+        raft_ready(net.n[1], &rd);
+        for (size_t k = 0; k < rd.n_msgs; k++) {
+            snaps += rd.msgs[k].type == RAFT_MSG_SNAPSHOT;
+        }
+    }
+    EXPECT_EQ(snaps, 0);
+    stop(&net);
+}
+
 int main(void)
 {
     RUN(new_leader_commits_a_noop_of_its_term);
@@ -632,5 +666,6 @@ int main(void)
     RUN(compaction_keeps_trailing_entries_and_the_log_position);
     RUN(follower_behind_the_compaction_point_gets_the_snapshot);
     RUN(caught_up_follower_that_was_reset_still_hears_heartbeats);
+    RUN(unreachable_report_keeps_a_fresh_leaders_probe_point);
     DONE();
 }
