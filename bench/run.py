@@ -637,6 +637,18 @@ def git_head():
         return None
 
 
+def git_dirty():
+    """Files under src/ that differ from HEAD: the binary measured may hold
+    work not yet committed."""
+    try:
+        out = subprocess.run(["git", "-C", ROOT, "status", "--porcelain",
+                              "--", "src"], capture_output=True, text=True,
+                             check=True).stdout
+        return [line[3:] for line in out.splitlines()]
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def machine():
     cpu = None
     try:
@@ -721,7 +733,8 @@ def main(argv):
         if is_sanitized(cluster.VARDE) else "",
         etcd.version() if "etcd" in systems else "skipped"))
     results = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-               "commit": git_head(), "binary": cluster.VARDE,
+               "commit": git_head(), "src_changes": git_dirty(),
+               "binary": cluster.VARDE,
                "sanitized": is_sanitized(cluster.VARDE),
                "etcd_version": etcd.version(), "machine": m,
                "options": {k: v for k, v in opts.items()},
