@@ -41,7 +41,8 @@ BUILD_ASAN_VARDE = build/asan/varde
 SEEDS   ?= 200
 SEED0   ?= 1000
 
-.PHONY: all deps test unit sim-test sim asan cluster format-check bench \
+.PHONY: all deps test unit sim-test sim asan cluster cluster-asan \
+        format-check bench \
         demo fuzz clean
 
 all: varde
@@ -93,10 +94,24 @@ test: deps
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory sim-test
 	$(MAKE) --no-print-directory asan
-	$(MAKE) --no-print-directory cluster
+		$(MAKE) --no-print-directory cluster
+	$(MAKE) --no-print-directory cluster-asan
 
-bench: deps all
+
+bench: deps all $(BUILD)/bench/load
+	@scripts/install-deps.sh bench
 	/usr/bin/python3 bench/run.py
+
+$(BUILD)/bench/load: bench/load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -levent
+
+# Durability, the key-value API and bad input against the sanitized daemon.
+cluster-asan:
+	$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
+	    SANFLAGS="$(SAN)" $(BUILD_ASAN_VARDE)
+	VARDE_BIN=$(BUILD_ASAN_VARDE) /usr/bin/python3 tests/cluster/run.py \
+	    -k test_durability.py -k test_kv.py -k test_bad_input.py
 
 demo: deps all
 	./varde demo
