@@ -343,7 +343,13 @@ bool raft_in_lease(const struct raft *r)
     if (r->role == RAFT_LEADER) {
         return true; /* check-quorum steps it down when the lease ends */
     }
-    return r->now < r->leader_contact + r->cfg.election_min_ms;
+    /* One heartbeat interval short of the minimum election timeout: a live
+     * leader refreshes the lease every interval, while a follower that
+     * heard the same last heartbeat a moment later than the first one to
+     * time out must not turn that node away (that would cost the cluster a
+     * second election timeout after a leader dies). */
+    return r->now <
+           r->leader_contact + r->cfg.election_min_ms - r->cfg.heartbeat_ms;
 }
 
 struct raft *raft_new(const struct raft_config *cfg,

@@ -644,6 +644,25 @@ TEST(three_fresh_nodes_elect_node_one)
     }
 }
 
+TEST(lease_ends_one_heartbeat_before_the_minimum_election_timeout)
+{
+    struct raft *r = node(2, 1, 0, true);
+    struct raft_msg hb = heartbeat(1, 2, 1);
+    struct raft_msg pv = vote_req(3, 2, 2, true, 0, 0);
+    struct raft_msg out[4];
+
+    raft_step(r, &hb, 100);
+    raft_step(r, &pv, 100 + EMIN - HB - 1);
+    EXPECT_EQ(take(r, RAFT_MSG_VOTE_RESULT, out, 4, NULL), 1);
+    EXPECT_TRUE(!out[0].u.vote_result.granted);
+    /* A peer that heard the same heartbeat a little earlier and timed out
+     * at the minimum is not turned away. */
+    raft_step(r, &pv, 100 + EMIN - HB);
+    EXPECT_EQ(take(r, RAFT_MSG_VOTE_RESULT, out, 4, NULL), 1);
+    EXPECT_TRUE(out[0].u.vote_result.granted);
+    raft_free(r);
+}
+
 int main(void)
 {
     RUN(follower_starts_prevote_after_election_timeout);
@@ -664,6 +683,7 @@ int main(void)
     RUN(follower_that_hears_leader_ignores_prevote);
     RUN(follower_that_hears_leader_ignores_higher_term_vote);
     RUN(follower_grants_prevote_when_leader_lease_expired);
+    RUN(lease_ends_one_heartbeat_before_the_minimum_election_timeout);
     RUN(follower_grants_prevote_to_the_leader_it_still_believes_in);
     RUN(leader_ignores_vote_requests_while_it_holds_a_majority);
     RUN(leader_without_majority_contact_steps_down_within_election_timeout);
