@@ -4,6 +4,7 @@
 #include "node/node_int.h"
 #include "util/log.h"
 
+#include <malloc.h>
 #include <stdio.h>
 
 _Static_assert(PEERS_MIN == RAFT_MIN_NODES && PEERS_MAX == RAFT_MAX_NODES,
@@ -26,6 +27,10 @@ int node_main(int argc, char **argv)
     case NODE_FLAGS_OK:
         break;
     }
+    /* Big buffers (snapshots, request bodies) come from mmap and go back
+     * to the system when freed; glibc would otherwise raise the threshold
+     * after the first one and keep them in the heap. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     log_set_level(opts.log_level);
     log_hook_libevent();
     if (node_open(&n, &opts, err, sizeof(err)) < 0) {

@@ -46,6 +46,7 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +225,9 @@ int node_snap_maybe_take(struct node *n)
     n->snap_term = n->applied_term;
     n->m.snapshots_taken++;
     raft_compact(n->raft, n->snap_index, keep);
+    /* The encoded store and the compacted entries were freed: hand the
+     * pages back, or an edge machine pays for the peak forever. */
+    malloc_trim(0);
     if (n->snap_index > keep && n->snap_prev_index > 0) {
         cut = n->snap_index - keep + 1;
         cut = cut < n->snap_prev_index + 1 ? cut : n->snap_prev_index + 1;

@@ -48,8 +48,7 @@ struct kv *kv_new(void)
 
 static void free_entry(struct kv_entry *e)
 {
-    free(e->value);
-    free(e);
+    free(e); /* the value lives in the same block */
 }
 
 static void clear(struct kv_entry **buckets, size_t n)
@@ -127,41 +126,43 @@ static void grow(struct kv *kv)
     kv->n_buckets = n;
 }
 
-/* Insert or replace KEY's value. Returns KV_OK or KV_NO_MEMORY. */
+/* Insert or replace KEY's value. An entry is one allocation: the header,
+ * the key and its NUL, then the value, so a key costs one malloc (the store
+ * holds many small values at the edge). Returns KV_OK or KV_NO_MEMORY. */
 static enum kv_result put(struct kv *kv, const char *key, size_t klen,
                           const uint8_t *value, size_t vlen, uint64_t create,
                           uint64_t modify)
 {
     struct kv_entry **p = find(kv, key, klen);
-    uint8_t *v = NULL;
+    struct kv_entry *e = *p;
+    size_t size = sizeof(*e) + klen + 1 + vlen;
 
-    if (vlen > 0) {
-        v = malloc(vlen);
-        if (v == NULL) {
-            return KV_NO_MEMORY;
-        }
-        memcpy(v, value, vlen);
-    }
-    if (*p == NULL) {
-        struct kv_entry *e = calloc(1, sizeof(*e) + klen + 1);
-
+    if (e == NULL) {
+        e = calloc(1, size);
         if (e == NULL) {
-            free(v);
             return KV_NO_MEMORY;
         }
         memcpy(e->key, key, klen);
         e->key_len = (uint16_t)klen;
         e->create_index = create;
-        *p = e;
         kv->count++;
         kv->bytes += klen;
     } else {
-        kv->bytes -= (*p)->value_len;
-        free((*p)->value);
+        struct kv_entry *n = realloc(e, size);
+
+        if (n == NULL) {
+            return KV_NO_MEMORY;
+        }
+        e = n;
+        kv->bytes -= e->value_len;
     }
-    (*p)->value = v;
-    (*p)->value_len = (uint32_t)vlen;
-    (*p)->modify_index = modify;
+    *p = e; /* realloc may have moved it */
+    e->value = (uint8_t *)e->key + klen + 1;
+    if (vlen > 0) {
+        memcpy(e->value, value, vlen);
+    }
+    e->value_len = (uint32_t)vlen;
+    e->modify_index = modify;
     kv->bytes += vlen;
     if (kv->count > kv->n_buckets) {
         grow(kv);

@@ -20,8 +20,8 @@ struct kv_entry {
     uint64_t modify_index;
     uint32_t value_len;
     uint16_t key_len;
-    uint8_t *value;
-    char key[]; /* key_len bytes, then a NUL for convenience */
+    uint8_t *value; /* points into the same block, after the key */
+    char key[];     /* key_len bytes, a NUL, then value_len bytes */
 };
 
 struct kv;
