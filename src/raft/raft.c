@@ -308,6 +308,7 @@ void raft_become_leader(struct raft *r)
         p->match_index = 0;
         p->probing = true;
         p->probe_sent = false;
+        p->snapshotting = false;
         p->infl_count = 0;
         p->acked_seq = 0;
         /* A fresh leader gives every peer one check-quorum window. */

@@ -143,6 +143,8 @@ static void on_prevote(struct raft *r, const struct raft_msg *m)
 
 static void on_real_vote(struct raft *r, const struct raft_msg *m)
 {
+    uint64_t deadline = r->election_deadline;
+    bool was_leader = r->role == RAFT_LEADER;
     bool granted;
 
     if (m->term > r->term) {
@@ -151,6 +153,12 @@ static void on_real_vote(struct raft *r, const struct raft_msg *m)
             return;
         }
         raft_become_follower(r, m->term, 0);
+        if (!was_leader) {
+            /* Only a granted vote resets the timer: a candidate with a
+             * stale log must not hold everybody's election back. (A
+             * deposed leader has no running timer to keep.) */
+            r->election_deadline = deadline;
+        }
     }
     granted = m->term == r->term && (r->vote == 0 || r->vote == m->from) &&
               log_ok(r, m);

@@ -452,7 +452,7 @@ static void on_rejected(struct raft *r, struct raft_peer *p,
             uint64_t t = raft_log_term_at(&r->log, i);
 
             if (t == res->conflict_term) {
-                next = i + 1 < next ? i + 1 : next;
+                next = i + 1;
                 break;
             }
             if (t < res->conflict_term) {
@@ -664,6 +664,14 @@ void raft_on_snapshot(struct raft *r, const struct raft_msg *m)
     if (s->last_index <= r->commit_index) {
         /* We already hold all of it, committed. */
         res->u.append_result.match_index = r->commit_index;
+        return;
+    }
+    if (s->last_index <= raft_log_last_index(&r->log) &&
+        raft_log_term_at(&r->log, s->last_index) == s->last_term) {
+        /* Our log holds the snapshot's last entry: keep what follows, we
+         * may have acknowledged it (paper, figure 13). */
+        r->commit_index = s->last_index;
+        res->u.append_result.match_index = s->last_index;
         return;
     }
     raft_trace(r, "snapshot at %llu/%llu from %llu -> install, drop log",

@@ -647,6 +647,41 @@ TEST(unreachable_report_keeps_a_fresh_leaders_probe_point)
     stop(&net);
 }
 
+TEST(snapshot_covering_a_prefix_of_our_log_keeps_what_follows)
+{
+    /* Paper, figure 13: the entries after the snapshot may already be
+     * acknowledged by this follower, so they must survive. */
+    struct raft_entry mine[5] = {{.term = 1, .index = 1},
+                                 {.term = 1, .index = 2},
+                                 {.term = 1, .index = 3},
+                                 {.term = 1, .index = 4},
+                                 {.term = 1, .index = 5}};
+    struct raft_hard_state hs = {1, 0};
+    struct raft_config cfg;
+    struct raft *r;
+    struct raft_msg m = {
+        .type = RAFT_MSG_SNAPSHOT, .from = 1, .to = 2, .term = 1};
+    struct raft_ready rd;
+
+    raft_config_defaults(&cfg);
+    cfg.id = 2;
+    cfg.n_nodes = 3;
+    cfg.ids[0] = 1;
+    cfg.ids[1] = 2;
+    cfg.ids[2] = 3;
+    r = raft_new(&cfg, &hs, 0);
+    raft_restore_log(r, 0, 0, mine, 5);
+    m.u.snapshot.last_index = 3;
+    m.u.snapshot.last_term = 1;
+    raft_step(r, &m, 1);
+    raft_ready(r, &rd);
+    EXPECT_TRUE(!rd.snapshot_installed);
+    EXPECT_EQ(st(r).last_log_index, 5);
+    EXPECT_EQ(st(r).commit_index, 3);
+    EXPECT_EQ(rd.n_committed, 3); /* applied from the log instead */
+    raft_free(r);
+}
+
 int main(void)
 {
     RUN(new_leader_commits_a_noop_of_its_term);
@@ -667,5 +702,6 @@ int main(void)
     RUN(follower_behind_the_compaction_point_gets_the_snapshot);
     RUN(caught_up_follower_that_was_reset_still_hears_heartbeats);
     RUN(unreachable_report_keeps_a_fresh_leaders_probe_point);
+    RUN(snapshot_covering_a_prefix_of_our_log_keeps_what_follows);
     DONE();
 }
