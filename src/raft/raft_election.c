@@ -134,9 +134,35 @@ static bool log_ok(struct raft *r, const struct raft_msg *m)
     return false;
 }
 
+/* Two nodes that time out at the same moment would each grant the other's
+ * pre-vote, both become candidates, split the vote and wait another
+ * election timeout. Between two pre-candidates for the same term, the
+ * lower id goes first: it says no to the higher one, which says yes to it.
+ * Unless the higher one's log is ahead: then the lower one could never win
+ * its vote, and refusing would leave both asking forever. */
+static bool yields_to_lower_id(struct raft *r, const struct raft_msg *m)
+{
+    uint64_t our_term = raft_log_last_term(&r->log);
+    bool theirs_ahead =
+        m->u.vote.last_log_term > our_term ||
+        (m->u.vote.last_log_term == our_term &&
+         m->u.vote.last_log_index > raft_log_last_index(&r->log));
+
+    if (r->role != RAFT_PRECANDIDATE || m->term != r->term + 1 ||
+        m->from < r->cfg.id || theirs_ahead) {
+        return false;
+    }
+    raft_trace(r,
+               "%llu asks for term %llu as we do -> the lower id goes "
+               "first",
+               (unsigned long long)m->from, (unsigned long long)m->term);
+    return true;
+}
+
 static void on_prevote(struct raft *r, const struct raft_msg *m)
 {
-    bool granted = m->term > r->term && vote_passes_lease(r, m) && log_ok(r, m);
+    bool granted = m->term > r->term && !yields_to_lower_id(r, m) &&
+                   vote_passes_lease(r, m) && log_ok(r, m);
 
     reply_vote(r, m, granted);
 }

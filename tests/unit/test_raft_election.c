@@ -663,6 +663,45 @@ TEST(lease_ends_one_heartbeat_before_the_minimum_election_timeout)
     raft_free(r);
 }
 
+TEST(between_two_precandidates_the_lower_id_goes_first)
+{
+    struct raft *a = node(1, 4, 0, true);
+    struct raft *b = node(2, 4, 0, true);
+    struct raft_msg from_b = vote_req(2, 1, 5, true, 0, 0);
+    struct raft_msg from_a = vote_req(1, 2, 5, true, 0, 0);
+    struct raft_msg out[4];
+
+    raft_tick(a, raft_next_deadline(a));
+    raft_tick(b, raft_next_deadline(b));
+    EXPECT_EQ(st(a).role, RAFT_PRECANDIDATE);
+    EXPECT_EQ(st(b).role, RAFT_PRECANDIDATE);
+    take(a, RAFT_MSG_VOTE, out, 4, NULL);
+    take(b, RAFT_MSG_VOTE, out, 4, NULL);
+    raft_step(a, &from_b, 1000);
+    EXPECT_EQ(take(a, RAFT_MSG_VOTE_RESULT, out, 4, NULL), 1);
+    EXPECT_TRUE(!out[0].u.vote_result.granted);
+    raft_step(b, &from_a, 1000);
+    EXPECT_EQ(take(b, RAFT_MSG_VOTE_RESULT, out, 4, NULL), 1);
+    EXPECT_TRUE(out[0].u.vote_result.granted);
+    raft_free(a);
+    raft_free(b);
+}
+
+TEST(lower_id_precandidate_does_not_block_one_whose_log_is_ahead)
+{
+    struct raft *a = node(1, 4, 0, true);
+    struct raft_msg from_b = vote_req(2, 1, 5, true, 7, 4);
+    struct raft_msg out[4];
+
+    raft_tick(a, raft_next_deadline(a));
+    EXPECT_EQ(st(a).role, RAFT_PRECANDIDATE);
+    take(a, RAFT_MSG_VOTE, out, 4, NULL);
+    raft_step(a, &from_b, 1000);
+    EXPECT_EQ(take(a, RAFT_MSG_VOTE_RESULT, out, 4, NULL), 1);
+    EXPECT_TRUE(out[0].u.vote_result.granted);
+    raft_free(a);
+}
+
 int main(void)
 {
     RUN(follower_starts_prevote_after_election_timeout);
@@ -684,6 +723,8 @@ int main(void)
     RUN(follower_that_hears_leader_ignores_higher_term_vote);
     RUN(follower_grants_prevote_when_leader_lease_expired);
     RUN(lease_ends_one_heartbeat_before_the_minimum_election_timeout);
+    RUN(between_two_precandidates_the_lower_id_goes_first);
+    RUN(lower_id_precandidate_does_not_block_one_whose_log_is_ahead);
     RUN(follower_grants_prevote_to_the_leader_it_still_believes_in);
     RUN(leader_ignores_vote_requests_while_it_holds_a_majority);
     RUN(leader_without_majority_contact_steps_down_within_election_timeout);
