@@ -14,6 +14,7 @@
  * stops the node: the only safe repair is an operator's.
  */
 #include "storage/meta.h"
+#include "util/err.h"
 
 #include "storage/crc32c.h"
 #include "storage/sio.h"
@@ -38,19 +39,6 @@ struct meta_store {
     char *tmp_path;  /* DIR/meta.tmp */
     int lock_fd;     /* DIR/LOCK, flock()ed */
 };
-
-__attribute__((format(printf, 3, 4))) static int
-meta_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static char *meta_join(const char *dir, const char *name)
 {
@@ -88,7 +76,7 @@ static int meta_mkdir_p(const char *dir, char *err, size_t errlen)
     struct stat st;
 
     if (n == 0 || n >= sizeof(path)) {
-        return meta_fail(err, errlen, "data dir \"%s\": bad path", dir);
+        return err_fail(err, errlen, "data dir \"%s\": bad path", dir);
     }
     memcpy(path, dir, n + 1);
     for (size_t i = 1; i <= n; i++) {
@@ -98,17 +86,17 @@ static int meta_mkdir_p(const char *dir, char *err, size_t errlen)
         path[i] = '\0';
         if (mkdir(path, 0700) == 0) {
             if (meta_fsync_parent(path) < 0) {
-                return meta_fail(err, errlen, "fsync parent of %s: %s", path,
-                                 strerror(errno));
+                return err_fail(err, errlen, "fsync parent of %s: %s", path,
+                                strerror(errno));
             }
         } else if (errno != EEXIST) {
-            return meta_fail(err, errlen, "create data dir %s: %s", path,
-                             strerror(errno));
+            return err_fail(err, errlen, "create data dir %s: %s", path,
+                            strerror(errno));
         }
         path[i] = dir[i];
     }
     if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        return meta_fail(err, errlen, "data dir %s is not a directory", dir);
+        return err_fail(err, errlen, "data dir %s is not a directory", dir);
     }
     return 0;
 }
@@ -122,12 +110,12 @@ static int meta_lock(const char *dir, char *err, size_t errlen)
     int fd, n;
 
     if (path == NULL) {
-        meta_fail(err, errlen, "out of memory");
+        err_fail(err, errlen, "out of memory");
         return META_ERR_NOMEM;
     }
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        meta_fail(err, errlen, "open %s: %s", path, strerror(errno));
+        err_fail(err, errlen, "open %s: %s", path, strerror(errno));
         free(path);
         return META_ERR_IO;
     }
@@ -135,10 +123,10 @@ static int meta_lock(const char *dir, char *err, size_t errlen)
         int locked = errno == EWOULDBLOCK;
 
         if (locked) {
-            meta_fail(err, errlen, "data dir %s is in use by another process",
-                      dir);
+            err_fail(err, errlen, "data dir %s is in use by another process",
+                     dir);
         } else {
-            meta_fail(err, errlen, "lock %s: %s", path, strerror(errno));
+            err_fail(err, errlen, "lock %s: %s", path, strerror(errno));
         }
         close(fd);
         free(path);
@@ -173,23 +161,23 @@ static int meta_decode(const uint8_t *rec, size_t n, const char *path,
     uint32_t version;
 
     if (n != META_RECORD_SIZE) {
-        return meta_fail(err, errlen,
-                         "%s: corrupt: %s (%zu bytes, a record is %d)", path,
-                         n < META_RECORD_SIZE ? "truncated" : "trailing bytes",
-                         n, META_RECORD_SIZE);
+        return err_fail(err, errlen,
+                        "%s: corrupt: %s (%zu bytes, a record is %d)", path,
+                        n < META_RECORD_SIZE ? "truncated" : "trailing bytes",
+                        n, META_RECORD_SIZE);
     }
     if (sio_get_le32(rec) != META_MAGIC) {
-        return meta_fail(err, errlen, "%s: corrupt: bad magic 0x%08x", path,
-                         (unsigned)sio_get_le32(rec));
+        return err_fail(err, errlen, "%s: corrupt: bad magic 0x%08x", path,
+                        (unsigned)sio_get_le32(rec));
     }
     version = sio_get_le32(rec + 4);
     if (version != META_VERSION) {
-        return meta_fail(err, errlen,
-                         "%s: format version %u not supported (want %u)", path,
-                         (unsigned)version, META_VERSION);
+        return err_fail(err, errlen,
+                        "%s: format version %u not supported (want %u)", path,
+                        (unsigned)version, META_VERSION);
     }
     if (sio_get_le32(rec + 24) != crc32c(0, rec, 24)) {
-        return meta_fail(err, errlen, "%s: corrupt: checksum mismatch", path);
+        return err_fail(err, errlen, "%s: corrupt: checksum mismatch", path);
     }
     hs->term = sio_get_le64(rec + 8);
     hs->vote = sio_get_le64(rec + 16);
@@ -210,12 +198,12 @@ static int meta_read(const struct meta_store *m, struct raft_hard_state *hs,
         return META_OK;
     }
     if (fd < 0) {
-        meta_fail(err, errlen, "open %s: %s", m->meta_path, strerror(errno));
+        err_fail(err, errlen, "open %s: %s", m->meta_path, strerror(errno));
         return META_ERR_IO;
     }
     n = sio_pread_full(fd, rec, sizeof(rec), 0);
     if (n < 0) {
-        meta_fail(err, errlen, "read %s: %s", m->meta_path, strerror(errno));
+        err_fail(err, errlen, "read %s: %s", m->meta_path, strerror(errno));
         close(fd);
         return META_ERR_IO;
     }
@@ -224,7 +212,7 @@ static int meta_read(const struct meta_store *m, struct raft_hard_state *hs,
      * save that renamed but never returned): make it durable before the
      * node acts on it, or a power cut could undo a vote it then sends. */
     if (sio_fsync(fd) < 0 || sio_fsync_dir(m->dir) < 0) {
-        meta_fail(err, errlen, "fsync %s: %s", m->meta_path, strerror(errno));
+        err_fail(err, errlen, "fsync %s: %s", m->meta_path, strerror(errno));
         close(fd);
         return META_ERR_IO;
     }
@@ -267,7 +255,7 @@ int meta_open(const char *dir, struct meta_store **out,
     }
     m = meta_alloc(dir);
     if (m == NULL) {
-        meta_fail(err, errlen, "out of memory");
+        err_fail(err, errlen, "out of memory");
         return META_ERR_NOMEM;
     }
     rc = meta_lock(dir, err, errlen);
@@ -280,7 +268,7 @@ int meta_open(const char *dir, struct meta_store **out,
     /* A meta.tmp is a save that never reached its rename: nothing was
      * acknowledged on the strength of it. */
     if (unlink(m->tmp_path) < 0 && errno != ENOENT) {
-        meta_fail(err, errlen, "remove %s: %s", m->tmp_path, strerror(errno));
+        err_fail(err, errlen, "remove %s: %s", m->tmp_path, strerror(errno));
         meta_close(m);
         return META_ERR_IO;
     }
@@ -304,22 +292,22 @@ static int meta_write_tmp(struct meta_store *m,
     meta_encode(rec, hs);
     fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        return meta_fail(err, errlen, "create %s: %s", m->tmp_path,
-                         strerror(errno));
+        return err_fail(err, errlen, "create %s: %s", m->tmp_path,
+                        strerror(errno));
     }
     if (sio_write_all(fd, rec, sizeof(rec)) < 0) {
-        meta_fail(err, errlen, "write %s: %s", m->tmp_path, strerror(errno));
+        err_fail(err, errlen, "write %s: %s", m->tmp_path, strerror(errno));
         close(fd);
         return -1;
     }
     if (sio_fsync(fd) < 0) {
-        meta_fail(err, errlen, "fsync %s: %s", m->tmp_path, strerror(errno));
+        err_fail(err, errlen, "fsync %s: %s", m->tmp_path, strerror(errno));
         close(fd);
         return -1;
     }
     if (close(fd) < 0) {
-        return meta_fail(err, errlen, "close %s: %s", m->tmp_path,
-                         strerror(errno));
+        return err_fail(err, errlen, "close %s: %s", m->tmp_path,
+                        strerror(errno));
     }
     return 0;
 }
@@ -331,12 +319,12 @@ int meta_save(struct meta_store *m, const struct raft_hard_state *hs, char *err,
         return META_ERR_IO;
     }
     if (sio_rename(m->tmp_path, m->meta_path) < 0) {
-        meta_fail(err, errlen, "rename %s to %s: %s", m->tmp_path, m->meta_path,
-                  strerror(errno));
+        err_fail(err, errlen, "rename %s to %s: %s", m->tmp_path, m->meta_path,
+                 strerror(errno));
         return META_ERR_IO;
     }
     if (sio_fsync_dir(m->dir) < 0) {
-        meta_fail(err, errlen, "fsync %s: %s", m->dir, strerror(errno));
+        err_fail(err, errlen, "fsync %s: %s", m->dir, strerror(errno));
         return META_ERR_IO;
     }
     return META_OK;

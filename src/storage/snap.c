@@ -37,6 +37,7 @@
  * fsynced whole before its rename): it is refused, never skipped.
  */
 #include "storage/snap.h"
+#include "util/err.h"
 
 #include "storage/crc32c.h"
 #include "storage/sio.h"
@@ -88,19 +89,6 @@ struct snap_recv {
     uint8_t trailer[SNAP_TRAILER_SIZE];
 };
 
-__attribute__((format(printf, 3, 4))) static int
-snap_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* ---- names and paths --------------------------------------------------- */
 
 /* DIR/snap into OUT; SNAP_ERR_RANGE when DIR is too long to use. */
@@ -108,8 +96,8 @@ static int snap_dir_path(const char *dir, char out[SNAP_SDIR_MAX], char *err,
                          size_t errlen)
 {
     if (strlen(dir) > SNAP_DIR_MAX) {
-        snap_fail(err, errlen, "data dir path too long (%zu bytes)",
-                  strlen(dir));
+        err_fail(err, errlen, "data dir path too long (%zu bytes)",
+                 strlen(dir));
         return SNAP_ERR_RANGE;
     }
     snprintf(out, SNAP_SDIR_MAX, "%s/snap", dir);
@@ -173,8 +161,8 @@ static int snap_id_cmp(const void *a, const void *b)
 static int snap_check_id(struct snap_id id, char *err, size_t errlen)
 {
     if (id.index == 0 || id.index > SNAP_MAX_INDEX || id.term == 0) {
-        snap_fail(err, errlen, "snapshot index %llu term %llu out of range",
-                  (unsigned long long)id.index, (unsigned long long)id.term);
+        err_fail(err, errlen, "snapshot index %llu term %llu out of range",
+                 (unsigned long long)id.index, (unsigned long long)id.term);
         return SNAP_ERR_RANGE;
     }
     return SNAP_OK;
@@ -189,20 +177,20 @@ static int snap_make_dir(const char *dir, const char *sdir, char *err,
     struct stat st;
 
     if (stat(dir, &st) < 0) {
-        snap_fail(err, errlen, "data dir %s: %s", dir, strerror(errno));
+        err_fail(err, errlen, "data dir %s: %s", dir, strerror(errno));
         return SNAP_ERR_IO;
     }
     if (!S_ISDIR(st.st_mode)) {
-        snap_fail(err, errlen, "data dir %s: not a directory", dir);
+        err_fail(err, errlen, "data dir %s: not a directory", dir);
         return SNAP_ERR_IO;
     }
     if (mkdir(sdir, 0700) == 0) {
         if (sio_fsync_dir(dir) < 0) {
-            snap_fail(err, errlen, "fsync %s: %s", dir, strerror(errno));
+            err_fail(err, errlen, "fsync %s: %s", dir, strerror(errno));
             return SNAP_ERR_IO;
         }
     } else if (errno != EEXIST) {
-        snap_fail(err, errlen, "create %s: %s", sdir, strerror(errno));
+        err_fail(err, errlen, "create %s: %s", sdir, strerror(errno));
         return SNAP_ERR_IO;
     }
     return SNAP_OK;
@@ -256,7 +244,7 @@ static int snap_list(const char *sdir, bool clean, struct snap_id **list,
         return SNAP_OK;
     }
     if (d == NULL) {
-        snap_fail(err, errlen, "open %s: %s", sdir, strerror(errno));
+        err_fail(err, errlen, "open %s: %s", sdir, strerror(errno));
         return SNAP_ERR_IO;
     }
     while ((de = readdir(d)) != NULL) {
@@ -268,7 +256,7 @@ static int snap_list(const char *sdir, bool clean, struct snap_id **list,
             free(*list);
             *list = NULL;
             *n = 0;
-            snap_fail(err, errlen, "list %s: out of memory", sdir);
+            err_fail(err, errlen, "list %s: out of memory", sdir);
             return SNAP_ERR_NOMEM;
         }
     }
@@ -294,20 +282,20 @@ static int snap_check_order(const char *sdir, struct snap_id id, char *err,
     newest = list[n - 1];
     free(list);
     if (newest.index > id.index) {
-        snap_fail(err, errlen,
-                  "snapshot %llu/%llu is older than %s/%020llu-%020llu.snap",
-                  (unsigned long long)id.index, (unsigned long long)id.term,
-                  sdir, (unsigned long long)newest.index,
-                  (unsigned long long)newest.term);
+        err_fail(err, errlen,
+                 "snapshot %llu/%llu is older than %s/%020llu-%020llu.snap",
+                 (unsigned long long)id.index, (unsigned long long)id.term,
+                 sdir, (unsigned long long)newest.index,
+                 (unsigned long long)newest.term);
         return SNAP_ERR_STALE;
     }
     if (newest.index == id.index && newest.term != id.term) {
-        snap_fail(err, errlen,
-                  "snapshot %llu/%llu conflicts with %s/%020llu-%020llu.snap "
-                  "(same index, another term)",
-                  (unsigned long long)id.index, (unsigned long long)id.term,
-                  sdir, (unsigned long long)newest.index,
-                  (unsigned long long)newest.term);
+        err_fail(err, errlen,
+                 "snapshot %llu/%llu conflicts with %s/%020llu-%020llu.snap "
+                 "(same index, another term)",
+                 (unsigned long long)id.index, (unsigned long long)id.term,
+                 sdir, (unsigned long long)newest.index,
+                 (unsigned long long)newest.term);
         return SNAP_ERR_MISMATCH;
     }
     return SNAP_OK;
@@ -362,16 +350,16 @@ static int snap_header_decode(const uint8_t h[SNAP_HEADER_SIZE],
     uint32_t version = sio_get_le32(h + 4);
 
     if (sio_get_le32(h) != SNAP_MAGIC) {
-        snap_fail(why, whylen, "bad magic 0x%08x", (unsigned)sio_get_le32(h));
+        err_fail(why, whylen, "bad magic 0x%08x", (unsigned)sio_get_le32(h));
         return SNAP_ERR_CORRUPT;
     }
     if (sio_get_le32(h + 36) != crc32c(0, h, 36)) {
-        snap_fail(why, whylen, "header checksum mismatch");
+        err_fail(why, whylen, "header checksum mismatch");
         return SNAP_ERR_CORRUPT;
     }
     if (version != SNAP_VERSION) {
-        snap_fail(why, whylen, "format version %u not supported (want %u)",
-                  (unsigned)version, SNAP_VERSION);
+        err_fail(why, whylen, "format version %u not supported (want %u)",
+                 (unsigned)version, SNAP_VERSION);
         return SNAP_ERR_CORRUPT;
     }
     sh->index = sio_get_le64(h + 8);
@@ -379,13 +367,13 @@ static int snap_header_decode(const uint8_t h[SNAP_HEADER_SIZE],
     sh->body_len = sio_get_le64(h + 24);
     if (sio_get_le32(h + 32) != 0 || sh->index == 0 ||
         sh->index > SNAP_MAX_INDEX || sh->term == 0) {
-        snap_fail(why, whylen, "impossible header fields");
+        err_fail(why, whylen, "impossible header fields");
         return SNAP_ERR_CORRUPT;
     }
     if (sh->body_len > SNAP_MAX_BODY) {
-        snap_fail(why, whylen, "body of %llu bytes exceeds the limit of %llu",
-                  (unsigned long long)sh->body_len,
-                  (unsigned long long)SNAP_MAX_BODY);
+        err_fail(why, whylen, "body of %llu bytes exceeds the limit of %llu",
+                 (unsigned long long)sh->body_len,
+                 (unsigned long long)SNAP_MAX_BODY);
         return SNAP_ERR_TOO_BIG;
     }
     return SNAP_OK;
@@ -404,22 +392,22 @@ static int snap_write_tmp(const char *tmp, const uint8_t h[SNAP_HEADER_SIZE],
     sio_put_le32(trailer, crc32c(crc32c(0, h, SNAP_HEADER_SIZE), body, len));
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        return snap_fail(err, errlen, "create %s: %s", tmp, strerror(errno));
+        return err_fail(err, errlen, "create %s: %s", tmp, strerror(errno));
     }
     if (sio_write_all(fd, h, SNAP_HEADER_SIZE) < 0 ||
         sio_write_all(fd, body, len) < 0 ||
         sio_write_all(fd, trailer, sizeof(trailer)) < 0) {
-        snap_fail(err, errlen, "write %s: %s", tmp, strerror(errno));
+        err_fail(err, errlen, "write %s: %s", tmp, strerror(errno));
         close(fd);
         return -1;
     }
     if (sio_fsync(fd) < 0) {
-        snap_fail(err, errlen, "fsync %s: %s", tmp, strerror(errno));
+        err_fail(err, errlen, "fsync %s: %s", tmp, strerror(errno));
         close(fd);
         return -1;
     }
     if (close(fd) < 0) {
-        return snap_fail(err, errlen, "close %s: %s", tmp, strerror(errno));
+        return err_fail(err, errlen, "close %s: %s", tmp, strerror(errno));
     }
     return 0;
 }
@@ -429,11 +417,11 @@ static int snap_put_in_place(const char *from, const char *to, const char *sdir,
                              char *err, size_t errlen)
 {
     if (sio_rename(from, to) < 0) {
-        return snap_fail(err, errlen, "rename %s to %s: %s", from, to,
-                         strerror(errno));
+        return err_fail(err, errlen, "rename %s to %s: %s", from, to,
+                        strerror(errno));
     }
     if (sio_fsync_dir(sdir) < 0) {
-        return snap_fail(err, errlen, "fsync %s: %s", sdir, strerror(errno));
+        return err_fail(err, errlen, "fsync %s: %s", sdir, strerror(errno));
     }
     return 0;
 }
@@ -447,11 +435,11 @@ static int snap_check_save(const char *dir, struct snap_id id, size_t len,
         return rc;
     }
     if ((uint64_t)len > SNAP_MAX_BODY) {
-        snap_fail(err, errlen,
-                  "snapshot %llu/%llu: body of %zu bytes exceeds the limit "
-                  "of %llu",
-                  (unsigned long long)id.index, (unsigned long long)id.term,
-                  len, (unsigned long long)SNAP_MAX_BODY);
+        err_fail(err, errlen,
+                 "snapshot %llu/%llu: body of %zu bytes exceeds the limit "
+                 "of %llu",
+                 (unsigned long long)id.index, (unsigned long long)id.term, len,
+                 (unsigned long long)SNAP_MAX_BODY);
         return SNAP_ERR_TOO_BIG;
     }
     rc = snap_dir_path(dir, sdir, err, errlen);
@@ -505,32 +493,32 @@ static int snap_read_header(int fd, const char *path, struct snap_id id,
     ssize_t got;
 
     if (size < SNAP_HEADER_SIZE + SNAP_TRAILER_SIZE) {
-        snap_fail(err, errlen, "%s: corrupt: %llu bytes, too short", path,
-                  (unsigned long long)size);
+        err_fail(err, errlen, "%s: corrupt: %llu bytes, too short", path,
+                 (unsigned long long)size);
         return SNAP_ERR_CORRUPT;
     }
     got = sio_pread_full(fd, h, sizeof(h), 0);
     if (got < 0) {
-        snap_fail(err, errlen, "read %s: %s", path, strerror(errno));
+        err_fail(err, errlen, "read %s: %s", path, strerror(errno));
         return SNAP_ERR_IO;
     }
     if ((size_t)got < sizeof(h) ||
         snap_header_decode(h, sh, why, sizeof(why)) < 0) {
-        snap_fail(err, errlen, "%s: corrupt: %s", path,
-                  (size_t)got < sizeof(h) ? "short header" : why);
+        err_fail(err, errlen, "%s: corrupt: %s", path,
+                 (size_t)got < sizeof(h) ? "short header" : why);
         return SNAP_ERR_CORRUPT;
     }
     if (sh->index != id.index || sh->term != id.term) {
-        snap_fail(err, errlen, "%s: corrupt: header says %llu/%llu", path,
-                  (unsigned long long)sh->index, (unsigned long long)sh->term);
+        err_fail(err, errlen, "%s: corrupt: header says %llu/%llu", path,
+                 (unsigned long long)sh->index, (unsigned long long)sh->term);
         return SNAP_ERR_CORRUPT;
     }
     if (size != SNAP_HEADER_SIZE + sh->body_len + SNAP_TRAILER_SIZE) {
-        snap_fail(err, errlen,
-                  "%s: corrupt: %llu bytes, the header makes it %llu", path,
-                  (unsigned long long)size,
-                  (unsigned long long)(SNAP_HEADER_SIZE + sh->body_len +
-                                       SNAP_TRAILER_SIZE));
+        err_fail(err, errlen,
+                 "%s: corrupt: %llu bytes, the header makes it %llu", path,
+                 (unsigned long long)size,
+                 (unsigned long long)(SNAP_HEADER_SIZE + sh->body_len +
+                                      SNAP_TRAILER_SIZE));
         return SNAP_ERR_CORRUPT;
     }
     return SNAP_OK;
@@ -546,13 +534,13 @@ static int snap_read_body(int fd, const char *path,
     ssize_t got;
 
     if (b == NULL) {
-        snap_fail(err, errlen, "%s: out of memory for %zu bytes", path, len);
+        err_fail(err, errlen, "%s: out of memory for %zu bytes", path, len);
         return SNAP_ERR_NOMEM;
     }
     got = sio_pread_full(fd, b, len + SNAP_TRAILER_SIZE, SNAP_HEADER_SIZE);
     if (got < 0 || (size_t)got != len + SNAP_TRAILER_SIZE) {
-        snap_fail(err, errlen, "read %s: %s", path,
-                  got < 0 ? strerror(errno) : "file shrank while read");
+        err_fail(err, errlen, "read %s: %s", path,
+                 got < 0 ? strerror(errno) : "file shrank while read");
         free(b);
         return SNAP_ERR_IO;
     }
@@ -587,12 +575,12 @@ static int snap_load_file(const char *sdir, struct snap_id id,
     if (fd < 0) {
         int e = errno;
 
-        snap_fail(err, errlen, "open %s: %s", path, strerror(e));
+        err_fail(err, errlen, "open %s: %s", path, strerror(e));
         return e == ENOENT ? SNAP_ERR_NOT_FOUND : SNAP_ERR_IO;
     }
     rc = fstat(fd, &st) < 0 ? SNAP_ERR_IO : SNAP_OK;
     if (rc < 0) {
-        snap_fail(err, errlen, "stat %s: %s", path, strerror(errno));
+        err_fail(err, errlen, "stat %s: %s", path, strerror(errno));
     } else {
         rc = snap_read_header(fd, path, id, (uint64_t)st.st_size, &sh, err,
                               errlen);
@@ -601,13 +589,13 @@ static int snap_load_file(const char *sdir, struct snap_id id,
         rc = snap_read_body(fd, path, &sh, body, err, errlen);
     }
     if (rc == SNAP_OK && !snap_crc_ok(&sh, *body)) {
-        snap_fail(err, errlen, "%s: corrupt: checksum mismatch", path);
+        err_fail(err, errlen, "%s: corrupt: checksum mismatch", path);
         rc = SNAP_ERR_CORRUPT;
     }
     /* The rename that put it here may not have reached the disk before a
      * crash; the node is about to compact its log on the strength of it. */
     if (rc == SNAP_OK && (sio_fsync(fd) < 0 || sio_fsync_dir(sdir) < 0)) {
-        snap_fail(err, errlen, "fsync %s: %s", path, strerror(errno));
+        err_fail(err, errlen, "fsync %s: %s", path, strerror(errno));
         rc = SNAP_ERR_IO;
     }
     close(fd);
@@ -736,27 +724,27 @@ int snap_read_chunk(const char *dir, uint64_t index, uint64_t term,
     if (fd < 0) {
         int e = errno;
 
-        snap_fail(err, errlen, "open %s: %s", path, strerror(e));
+        err_fail(err, errlen, "open %s: %s", path, strerror(e));
         return e == ENOENT ? SNAP_ERR_NOT_FOUND : SNAP_ERR_IO;
     }
     if (fstat(fd, &st) < 0) {
-        snap_fail(err, errlen, "stat %s: %s", path, strerror(errno));
+        err_fail(err, errlen, "stat %s: %s", path, strerror(errno));
         close(fd);
         return SNAP_ERR_IO;
     }
     size = (uint64_t)st.st_size;
     if (max == 0 || offset > size) {
-        snap_fail(err, errlen,
-                  "%s: cannot read %zu bytes at offset %llu of %llu", path, max,
-                  (unsigned long long)offset, (unsigned long long)size);
+        err_fail(err, errlen,
+                 "%s: cannot read %zu bytes at offset %llu of %llu", path, max,
+                 (unsigned long long)offset, (unsigned long long)size);
         close(fd);
         return SNAP_ERR_RANGE;
     }
     want = size - offset < (uint64_t)max ? size - offset : (uint64_t)max;
     got = sio_pread_full(fd, buf, (size_t)want, (off_t)offset);
     if (got < 0 || (uint64_t)got != want) {
-        snap_fail(err, errlen, "read %s: %s", path,
-                  got < 0 ? strerror(errno) : "file shrank while read");
+        err_fail(err, errlen, "read %s: %s", path,
+                 got < 0 ? strerror(errno) : "file shrank while read");
         close(fd);
         return SNAP_ERR_IO;
     }
@@ -792,12 +780,12 @@ static int snap_recv_create(struct snap_recv *r, char *err, size_t errlen)
     struct stat st;
 
     if (unlink(r->path) < 0 && errno != ENOENT) {
-        snap_fail(err, errlen, "remove %s: %s", r->path, strerror(errno));
+        err_fail(err, errlen, "remove %s: %s", r->path, strerror(errno));
         return SNAP_ERR_IO;
     }
     r->fd = open(r->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (r->fd < 0 || fstat(r->fd, &st) < 0) {
-        snap_fail(err, errlen, "create %s: %s", r->path, strerror(errno));
+        err_fail(err, errlen, "create %s: %s", r->path, strerror(errno));
         return SNAP_ERR_IO;
     }
     r->dev = st.st_dev;
@@ -815,7 +803,7 @@ int snap_recv_open(const char *dir, uint64_t index, uint64_t term,
     *out = NULL;
     r = calloc(1, sizeof(*r));
     if (r == NULL) {
-        snap_fail(err, errlen, "out of memory");
+        err_fail(err, errlen, "out of memory");
         return SNAP_ERR_NOMEM;
     }
     r->fd = -1;
@@ -843,18 +831,18 @@ static int snap_recv_header(const struct snap_recv *r, uint64_t *total,
     int rc = snap_header_decode(r->hdr, &sh, why, sizeof(why));
 
     if (rc < 0) {
-        snap_fail(err, errlen, "receive of snapshot %llu/%llu: %s",
-                  (unsigned long long)r->id.index,
-                  (unsigned long long)r->id.term, why);
+        err_fail(err, errlen, "receive of snapshot %llu/%llu: %s",
+                 (unsigned long long)r->id.index,
+                 (unsigned long long)r->id.term, why);
         return rc;
     }
     if (sh.index != r->id.index || sh.term != r->id.term) {
-        snap_fail(err, errlen,
-                  "receive of snapshot %llu/%llu: the file is snapshot "
-                  "%llu/%llu",
-                  (unsigned long long)r->id.index,
-                  (unsigned long long)r->id.term, (unsigned long long)sh.index,
-                  (unsigned long long)sh.term);
+        err_fail(err, errlen,
+                 "receive of snapshot %llu/%llu: the file is snapshot "
+                 "%llu/%llu",
+                 (unsigned long long)r->id.index,
+                 (unsigned long long)r->id.term, (unsigned long long)sh.index,
+                 (unsigned long long)sh.term);
         return SNAP_ERR_MISMATCH;
     }
     *total = SNAP_HEADER_SIZE + sh.body_len + SNAP_TRAILER_SIZE;
@@ -884,8 +872,8 @@ static int snap_recv_pwrite(struct snap_recv *r, const void *p, size_t len,
                             uint64_t off, char *err, size_t errlen)
 {
     if (len > 0 && sio_pwrite_all(r->fd, p, len, (off_t)off) < 0) {
-        snap_fail(err, errlen, "write %s at offset %llu: %s", r->path,
-                  (unsigned long long)off, strerror(errno));
+        err_fail(err, errlen, "write %s at offset %llu: %s", r->path,
+                 (unsigned long long)off, strerror(errno));
         return SNAP_ERR_IO;
     }
     return SNAP_OK;
@@ -903,8 +891,8 @@ static int snap_recv_first(struct snap_recv *r, const uint8_t *rest, size_t n,
         return rc;
     }
     if ((uint64_t)n > total - SNAP_HEADER_SIZE) {
-        snap_fail(err, errlen, "%s: chunk runs past the end of the file (%llu)",
-                  r->path, (unsigned long long)total);
+        err_fail(err, errlen, "%s: chunk runs past the end of the file (%llu)",
+                 r->path, (unsigned long long)total);
         return SNAP_ERR_RANGE;
     }
     rc = snap_recv_pwrite(r, r->hdr, SNAP_HEADER_SIZE, 0, err, errlen);
@@ -931,11 +919,11 @@ static int snap_recv_rest(struct snap_recv *r, uint64_t offset,
     int rc;
 
     if ((uint64_t)len > r->total - offset) {
-        snap_fail(err, errlen,
-                  "%s: chunk of %zu bytes at offset %llu runs past the end "
-                  "of the file (%llu)",
-                  r->path, len, (unsigned long long)offset,
-                  (unsigned long long)r->total);
+        err_fail(err, errlen,
+                 "%s: chunk of %zu bytes at offset %llu runs past the end "
+                 "of the file (%llu)",
+                 r->path, len, (unsigned long long)offset,
+                 (unsigned long long)r->total);
         return SNAP_ERR_RANGE;
     }
     rc = snap_recv_pwrite(r, p, len, offset, err, errlen);
@@ -954,12 +942,12 @@ int snap_recv_write(struct snap_recv *r, uint64_t offset, const void *data,
     size_t take;
 
     if (offset != r->received) {
-        snap_fail(err, errlen,
-                  "receive of snapshot %llu/%llu: chunk at offset %llu, "
-                  "expected offset %llu",
-                  (unsigned long long)r->id.index,
-                  (unsigned long long)r->id.term, (unsigned long long)offset,
-                  (unsigned long long)r->received);
+        err_fail(err, errlen,
+                 "receive of snapshot %llu/%llu: chunk at offset %llu, "
+                 "expected offset %llu",
+                 (unsigned long long)r->id.index,
+                 (unsigned long long)r->id.term, (unsigned long long)offset,
+                 (unsigned long long)r->received);
         return SNAP_ERR_OFFSET;
     }
     if (len == 0) {
@@ -1005,30 +993,30 @@ uint64_t snap_recv_term(const struct snap_recv *r)
 static int snap_recv_verify(const struct snap_recv *r, char *err, size_t errlen)
 {
     if (r->total == 0) {
-        snap_fail(err, errlen,
-                  "receive of snapshot %llu/%llu: incomplete, %llu bytes, "
-                  "not even the header",
-                  (unsigned long long)r->id.index,
-                  (unsigned long long)r->id.term,
-                  (unsigned long long)r->received);
+        err_fail(err, errlen,
+                 "receive of snapshot %llu/%llu: incomplete, %llu bytes, "
+                 "not even the header",
+                 (unsigned long long)r->id.index,
+                 (unsigned long long)r->id.term,
+                 (unsigned long long)r->received);
         return SNAP_ERR_INCOMPLETE;
     }
     if (r->received != r->total) {
-        snap_fail(
-            err, errlen,
-            "receive of snapshot %llu/%llu: incomplete, %llu of %llu "
-            "bytes",
-            (unsigned long long)r->id.index, (unsigned long long)r->id.term,
-            (unsigned long long)r->received, (unsigned long long)r->total);
+        err_fail(err, errlen,
+                 "receive of snapshot %llu/%llu: incomplete, %llu of %llu "
+                 "bytes",
+                 (unsigned long long)r->id.index,
+                 (unsigned long long)r->id.term,
+                 (unsigned long long)r->received, (unsigned long long)r->total);
         return SNAP_ERR_INCOMPLETE;
     }
     if (sio_get_le32(r->trailer) != r->crc) {
-        snap_fail(err, errlen,
-                  "receive of snapshot %llu/%llu: checksum mismatch "
-                  "(file 0x%08x, received bytes 0x%08x)",
-                  (unsigned long long)r->id.index,
-                  (unsigned long long)r->id.term,
-                  (unsigned)sio_get_le32(r->trailer), (unsigned)r->crc);
+        err_fail(err, errlen,
+                 "receive of snapshot %llu/%llu: checksum mismatch "
+                 "(file 0x%08x, received bytes 0x%08x)",
+                 (unsigned long long)r->id.index,
+                 (unsigned long long)r->id.term,
+                 (unsigned)sio_get_le32(r->trailer), (unsigned)r->crc);
         return SNAP_ERR_CORRUPT;
     }
     return SNAP_OK;
@@ -1044,11 +1032,11 @@ static int snap_recv_install(struct snap_recv *r, const char *path, char *err,
         return rc;
     }
     if (!snap_recv_owns(r)) {
-        snap_fail(err, errlen, "%s was replaced by another receive", r->path);
+        err_fail(err, errlen, "%s was replaced by another receive", r->path);
         return SNAP_ERR_STALE;
     }
     if (sio_fsync(r->fd) < 0) {
-        snap_fail(err, errlen, "fsync %s: %s", r->path, strerror(errno));
+        err_fail(err, errlen, "fsync %s: %s", r->path, strerror(errno));
         return SNAP_ERR_IO;
     }
     if (snap_put_in_place(r->path, path, r->dir, err, errlen) < 0) {

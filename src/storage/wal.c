@@ -80,7 +80,7 @@ static int wal_flush(struct wal *w, char *err, size_t errlen)
     }
     if (sio_pwrite_all(w->fd, w->buf, w->buf_len, (off_t)w->written) < 0) {
         wal_seg_path(w, wal_active(w)->first_index, false, path, sizeof(path));
-        wal_fail(err, errlen, "write %s at offset %" PRIu64 ": %s", path,
+        err_fail(err, errlen, "write %s at offset %" PRIu64 ": %s", path,
                  w->written, strerror(errno));
         return wal_poison(w, WAL_ERR_IO, err);
     }
@@ -110,7 +110,7 @@ static int wal_flush_sync(struct wal *w, char *err, size_t errlen)
     }
     if (w->dirty && sio_fdatasync(w->fd) < 0) {
         wal_seg_path(w, wal_active(w)->first_index, false, path, sizeof(path));
-        wal_fail(err, errlen, "fdatasync %s: %s", path, strerror(errno));
+        err_fail(err, errlen, "fdatasync %s: %s", path, strerror(errno));
         return wal_poison(w, WAL_ERR_IO, err);
     }
     w->dirty = false;
@@ -132,18 +132,18 @@ static int wal_seg_create(struct wal *w, uint64_t first, char *err,
     wal_header_encode(h, first);
     fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        wal_fail(err, errlen, "create %s: %s", tmp, strerror(errno));
+        err_fail(err, errlen, "create %s: %s", tmp, strerror(errno));
         return wal_poison(w, WAL_ERR_IO, err);
     }
     if (sio_pwrite_all(fd, h, sizeof(h), 0) < 0 || sio_fdatasync(fd) < 0 ||
         sio_rename(tmp, path) < 0 || sio_fsync_dir(w->dir) < 0) {
-        wal_fail(err, errlen, "create segment %s: %s", path, strerror(errno));
+        err_fail(err, errlen, "create segment %s: %s", path, strerror(errno));
         close(fd);
         return wal_poison(w, WAL_ERR_IO, err);
     }
     if (wal_seg_add(w, first) == NULL) {
         close(fd);
-        wal_fail(err, errlen, "create segment %s: out of memory", path);
+        err_fail(err, errlen, "create segment %s: out of memory", path);
         return wal_poison(w, WAL_ERR_NOMEM, err);
     }
     if (w->fd >= 0) {
@@ -208,7 +208,7 @@ static int wal_append_one(struct wal *w, const struct raft_entry *e, char *err,
     s = wal_active(w);
     if (wal_buf_reserve(w, size) < 0 ||
         wal_seg_push_offset(s, w->written + w->buf_len) < 0) {
-        wal_fail(err, errlen, "append index %" PRIu64 ": out of memory",
+        err_fail(err, errlen, "append index %" PRIu64 ": out of memory",
                  e->index);
         return wal_poison(w, WAL_ERR_NOMEM, err);
     }
@@ -232,19 +232,19 @@ static int wal_check_batch(const struct wal *w,
         const struct raft_entry *e = &entries[i];
 
         if (e->index != w->next_index + i || e->index > WAL_MAX_INDEX) {
-            return wal_fail(err, errlen,
+            return err_fail(err, errlen,
                             "append: entry %zu has index %" PRIu64
                             ", the log expects %" PRIu64,
                             i, e->index, w->next_index + i);
         }
         if (e->term < term) {
-            return wal_fail(err, errlen,
+            return err_fail(err, errlen,
                             "append: index %" PRIu64 " has term %" PRIu64
                             " below the previous term %" PRIu64,
                             e->index, e->term, term);
         }
         if (e->len > WAL_MAX_PAYLOAD || (e->len > 0 && e->data == NULL)) {
-            return wal_fail(err, errlen,
+            return err_fail(err, errlen,
                             "append: index %" PRIu64 " has %" PRIu32
                             " bytes of data (at most %u)",
                             e->index, e->len, WAL_MAX_PAYLOAD);
@@ -294,11 +294,11 @@ static int wal_unlink_segment(struct wal *w, uint64_t first, char *err,
 
     wal_seg_path(w, first, false, path, sizeof(path));
     if (unlink(path) < 0 && errno != ENOENT) {
-        wal_fail(err, errlen, "remove %s: %s", path, strerror(errno));
+        err_fail(err, errlen, "remove %s: %s", path, strerror(errno));
         return wal_poison(w, WAL_ERR_IO, err);
     }
     if (sio_fsync_dir(w->dir) < 0) {
-        wal_fail(err, errlen, "fsync %s: %s", w->dir, strerror(errno));
+        err_fail(err, errlen, "fsync %s: %s", w->dir, strerror(errno));
         return wal_poison(w, WAL_ERR_IO, err);
     }
     return WAL_OK;
@@ -328,7 +328,7 @@ static int wal_term_at(struct wal *w, uint64_t index, uint64_t *term, char *err,
                        (off_t)w->segs[k - 1]
                            .offsets[index - w->segs[k - 1].first_index]) !=
             (ssize_t)sizeof(h)) {
-        wal_fail(err, errlen, "read %s: %s", path,
+        err_fail(err, errlen, "read %s: %s", path,
                  fd < 0 ? strerror(errno) : "short read");
         if (fd >= 0) {
             close(fd);
@@ -354,12 +354,12 @@ static int wal_seg_shorten(struct wal *w, size_t k, uint64_t keep, char *err,
     if (k + 1 != w->n_segs || fd < 0) {
         fd = open(path, O_RDWR | O_CLOEXEC);
         if (fd < 0) {
-            wal_fail(err, errlen, "open %s: %s", path, strerror(errno));
+            err_fail(err, errlen, "open %s: %s", path, strerror(errno));
             return wal_poison(w, WAL_ERR_IO, err);
         }
     }
     if (sio_ftruncate(fd, (off_t)size) < 0 || sio_fsync(fd) < 0) {
-        wal_fail(err, errlen, "truncate %s to %" PRIu64 " bytes: %s", path,
+        err_fail(err, errlen, "truncate %s to %" PRIu64 " bytes: %s", path,
                  size, strerror(errno));
         if (fd != w->fd) {
             close(fd);
@@ -382,7 +382,7 @@ int wal_truncate_suffix(struct wal *w, uint64_t from, char *err, size_t errlen)
         return rc;
     }
     if (from < wal_first_index(w) || from > w->next_index) {
-        wal_fail(err, errlen,
+        err_fail(err, errlen,
                  "truncate from %" PRIu64 ": outside the log (%" PRIu64
                  "..%" PRIu64 ")",
                  from, wal_first_index(w), w->next_index - 1);
@@ -443,7 +443,7 @@ int wal_reset(struct wal *w, uint64_t next, char *err, size_t errlen)
         return rc;
     }
     if (next == 0 || next > WAL_MAX_INDEX) {
-        wal_fail(err, errlen, "reset: %" PRIu64 " is not a log index", next);
+        err_fail(err, errlen, "reset: %" PRIu64 " is not a log index", next);
         return WAL_ERR_RANGE;
     }
     w->buf_len = 0;

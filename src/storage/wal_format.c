@@ -4,6 +4,7 @@
 #include "storage/crc32c.h"
 #include "storage/sio.h"
 #include "storage/wal_int.h"
+#include "util/err.h"
 #include "util/log.h"
 #include <dirent.h>
 #include <errno.h>
@@ -21,19 +22,6 @@ const char *const wal_rec_status_names[] = {
     "ok", "short record", "impossible length", "checksum mismatch",
     "non-zero padding"};
 
-__attribute__((format(printf, 3, 4))) int wal_fail(char *err, size_t errlen,
-                                                   const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* Mark W failed with the reason already in ERR; returns CODE. */
 int wal_poison(struct wal *w, int code, const char *err)
 {
@@ -50,7 +38,7 @@ int wal_poison(struct wal *w, int code, const char *err)
 int wal_check_failed(const struct wal *w, char *err, size_t errlen)
 {
     if (w->failed) {
-        wal_fail(err, errlen, "wal %s failed earlier (%s): reopen to recover",
+        err_fail(err, errlen, "wal %s failed earlier (%s): reopen to recover",
                  w->dir, w->failed_reason);
         return WAL_ERR_IO;
     }

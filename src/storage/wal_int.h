@@ -6,6 +6,7 @@
 #define VARDE_WAL_INT_H
 
 #include "storage/wal.h"
+#include "util/err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -62,10 +63,6 @@ enum wal_rec_status {
 };
 
 extern const char *const wal_rec_status_names[];
-
-/* Write a one-line reason into ERR; returns -1. */
-int wal_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* Mark W failed with the reason already in ERR; returns CODE. */
 int wal_poison(struct wal *w, int code, const char *err);

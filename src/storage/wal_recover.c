@@ -88,10 +88,10 @@ static int wal_cut_tail(struct wal_file *f, size_t off, size_t later,
     int fd = open(f->path, O_RDWR | O_CLOEXEC);
 
     if (fd < 0) {
-        return wal_fail(err, errlen, "open %s: %s", f->path, strerror(errno));
+        return err_fail(err, errlen, "open %s: %s", f->path, strerror(errno));
     }
     if (sio_ftruncate(fd, (off_t)off) < 0 || sio_fsync(fd) < 0) {
-        wal_fail(err, errlen, "cut torn tail of %s at offset %zu: %s", f->path,
+        err_fail(err, errlen, "cut torn tail of %s at offset %zu: %s", f->path,
                  off, strerror(errno));
         close(fd);
         return -1;
@@ -119,7 +119,7 @@ static int wal_bad_record(struct wal *w, struct wal_file *f, size_t off,
                        : WAL_OK;
         }
     }
-    wal_fail(err, errlen, "%s: corrupt record at offset %zu (%s)%s", f->path,
+    err_fail(err, errlen, "%s: corrupt record at offset %zu (%s)%s", f->path,
              off, wal_rec_status_names[why],
              f->last ? " followed by valid records" : "");
     return WAL_ERR_CORRUPT;
@@ -142,7 +142,7 @@ static int wal_load_records(struct wal *w, struct wal_file *f,
             return wal_bad_record(w, f, off, st, err, errlen);
         }
         if (r.index != w->next_index || r.term < w->last_term) {
-            wal_fail(
+            err_fail(
                 err, errlen,
                 "%s: corrupt record at offset %zu (index %" PRIu64
                 " term %" PRIu64 " after index %" PRIu64 " term %" PRIu64 ")",
@@ -151,7 +151,7 @@ static int wal_load_records(struct wal *w, struct wal_file *f,
         }
         if (wal_seg_push_offset(s, off) < 0 ||
             wal_entries_push(out, cap, &r) < 0) {
-            wal_fail(err, errlen, "%s: out of memory", f->path);
+            err_fail(err, errlen, "%s: out of memory", f->path);
             return WAL_ERR_NOMEM;
         }
         w->next_index++;
@@ -168,10 +168,10 @@ static int wal_read_file(struct wal_file *f, char *err, size_t errlen)
     int fd = open(f->path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) {
-        return wal_fail(err, errlen, "open %s: %s", f->path, strerror(errno));
+        return err_fail(err, errlen, "open %s: %s", f->path, strerror(errno));
     }
     if (fstat(fd, &st) < 0) {
-        wal_fail(err, errlen, "stat %s: %s", f->path, strerror(errno));
+        err_fail(err, errlen, "stat %s: %s", f->path, strerror(errno));
         close(fd);
         return -1;
     }
@@ -179,12 +179,12 @@ static int wal_read_file(struct wal_file *f, char *err, size_t errlen)
     f->buf = malloc(f->size > 0 ? f->size : 1);
     if (f->buf == NULL) {
         close(fd);
-        return wal_fail(err, errlen, "%s: out of memory", f->path);
+        return err_fail(err, errlen, "%s: out of memory", f->path);
     }
     n = sio_pread_full(fd, f->buf, f->size, 0);
     close(fd);
     if (n < 0) {
-        return wal_fail(err, errlen, "read %s: %s", f->path, strerror(errno));
+        return err_fail(err, errlen, "read %s: %s", f->path, strerror(errno));
     }
     f->size = (size_t)n; /* a file that shrank meanwhile */
     return 0;
@@ -195,7 +195,7 @@ static int wal_remove_runt(struct wal *w, struct wal_file *f, char *err,
                            size_t errlen)
 {
     if (unlink(f->path) < 0 || sio_fsync_dir(w->dir) < 0) {
-        return wal_fail(err, errlen, "remove %s: %s", f->path, strerror(errno));
+        return err_fail(err, errlen, "remove %s: %s", f->path, strerror(errno));
     }
     log_warn("wal", "%s: %zu bytes, shorter than a segment header -> removed",
              f->path, f->size);
@@ -211,25 +211,25 @@ static int wal_load_header(struct wal *w, struct wal_file *f,
 
     why = wal_header_decode(f->buf, &first);
     if (why != NULL) {
-        wal_fail(err, errlen, "%s: corrupt at offset 0 (%s)", f->path, why);
+        err_fail(err, errlen, "%s: corrupt at offset 0 (%s)", f->path, why);
         return WAL_ERR_CORRUPT;
     }
     if (first != name_index) {
-        wal_fail(err, errlen,
+        err_fail(err, errlen,
                  "%s: corrupt at offset 0 (header says first index %" PRIu64
                  ")",
                  f->path, first);
         return WAL_ERR_CORRUPT;
     }
     if (w->n_segs > 0 && first != w->next_index) {
-        wal_fail(err, errlen,
+        err_fail(err, errlen,
                  "%s: first index %" PRIu64 " does not follow index %" PRIu64
                  " (segment missing or out of place)",
                  f->path, first, w->next_index - 1);
         return WAL_ERR_CORRUPT;
     }
     if (wal_seg_add(w, first) == NULL) {
-        wal_fail(err, errlen, "%s: out of memory", f->path);
+        err_fail(err, errlen, "%s: out of memory", f->path);
         return WAL_ERR_NOMEM;
     }
     if (w->n_segs == 1) {
@@ -253,7 +253,7 @@ static int wal_load_segment(struct wal *w, uint64_t name_index, bool last,
     if (f.size < WAL_SEG_HEADER) {
         rc = WAL_ERR_CORRUPT;
         if (!last) {
-            wal_fail(err, errlen,
+            err_fail(err, errlen,
                      "%s: corrupt at offset 0 (%zu bytes, shorter than a "
                      "segment header)",
                      f.path, f.size);
@@ -339,12 +339,12 @@ static int wal_list(struct wal *w, uint64_t **list, size_t *n, char *err,
     *list = NULL;
     *n = 0;
     if (d == NULL) {
-        return wal_fail(err, errlen, "open %s: %s", w->dir, strerror(errno));
+        return err_fail(err, errlen, "open %s: %s", w->dir, strerror(errno));
     }
     while ((de = readdir(d)) != NULL) {
         if (wal_list_one(w, de->d_name, list, n, &cap) < 0) {
             closedir(d);
-            return wal_fail(err, errlen, "list %s: out of memory", w->dir);
+            return err_fail(err, errlen, "list %s: out of memory", w->dir);
         }
     }
     closedir(d);
@@ -361,19 +361,19 @@ static int wal_make_dir(struct wal *w, const char *data_dir, char *err,
     struct stat st;
 
     if (stat(data_dir, &st) < 0) {
-        return wal_fail(err, errlen, "data dir %s: %s", data_dir,
+        return err_fail(err, errlen, "data dir %s: %s", data_dir,
                         strerror(errno));
     }
     if (!S_ISDIR(st.st_mode)) {
-        return wal_fail(err, errlen, "data dir %s: not a directory", data_dir);
+        return err_fail(err, errlen, "data dir %s: not a directory", data_dir);
     }
     if (mkdir(w->dir, 0700) == 0) {
         if (sio_fsync_dir(data_dir) < 0) {
-            return wal_fail(err, errlen, "fsync %s: %s", data_dir,
+            return err_fail(err, errlen, "fsync %s: %s", data_dir,
                             strerror(errno));
         }
     } else if (errno != EEXIST) {
-        return wal_fail(err, errlen, "create %s: %s", w->dir, strerror(errno));
+        return err_fail(err, errlen, "create %s: %s", w->dir, strerror(errno));
     }
     return 0;
 }
@@ -389,10 +389,10 @@ int wal_open_active(struct wal *w, char *err, size_t errlen)
     wal_seg_path(w, wal_active(w)->first_index, false, path, sizeof(path));
     w->fd = open(path, O_RDWR | O_CLOEXEC);
     if (w->fd < 0) {
-        return wal_fail(err, errlen, "open %s: %s", path, strerror(errno));
+        return err_fail(err, errlen, "open %s: %s", path, strerror(errno));
     }
     if (sio_fdatasync(w->fd) < 0 || sio_fsync_dir(w->dir) < 0) {
-        return wal_fail(err, errlen, "fsync %s: %s", path, strerror(errno));
+        return err_fail(err, errlen, "fsync %s: %s", path, strerror(errno));
     }
     return 0;
 }
@@ -461,7 +461,7 @@ int wal_open(const char *data_dir, const struct wal_options *opt,
     memset(loaded, 0, sizeof(*loaded));
     w = wal_alloc(data_dir, opt);
     if (w == NULL) {
-        wal_fail(err, errlen, "out of memory");
+        err_fail(err, errlen, "out of memory");
         return WAL_ERR_NOMEM;
     }
     rc = wal_make_dir(w, data_dir, err, errlen) < 0 ? WAL_ERR_IO : WAL_OK;

@@ -1,5 +1,6 @@
 /* addr.c - HOST:PORT parsing; see addr.h for what is accepted. */
 #include "util/addr.h"
+#include "util/err.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -8,19 +9,6 @@
 #include <sys/socket.h>
 
 #define ADDR_INPUT_MAX 128
-
-__attribute__((format(printf, 3, 4))) static int
-addr_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* Digits only, 1-65535. Returns 0, or -1. */
 static int addr_parse_port(const char *s, uint16_t *out)
@@ -80,8 +68,8 @@ static int addr_split(const char *s, char *host, size_t hostlen,
         const char *close = strchr(s, ']');
 
         if (close == NULL || close[1] != ':') {
-            return addr_fail(err, errlen,
-                             "address \"%s\": expected [IPV6]:PORT", s);
+            return err_fail(err, errlen, "address \"%s\": expected [IPV6]:PORT",
+                            s);
         }
         n = (size_t)(close - s - 1);
         s++;
@@ -89,14 +77,14 @@ static int addr_split(const char *s, char *host, size_t hostlen,
     } else {
         colon = strrchr(s, ':');
         if (colon == NULL) {
-            return addr_fail(err, errlen, "address \"%s\": expected HOST:PORT",
-                             s);
+            return err_fail(err, errlen, "address \"%s\": expected HOST:PORT",
+                            s);
         }
         n = (size_t)(colon - s);
     }
     if (n == 0 || n >= hostlen) {
-        return addr_fail(err, errlen, "address \"%s\": empty or long host",
-                         orig);
+        return err_fail(err, errlen, "address \"%s\": empty or long host",
+                        orig);
     }
     memcpy(host, s, n);
     host[n] = '\0';
@@ -112,22 +100,22 @@ int addr_parse(const char *s, struct addr *out, char *err, size_t errlen)
 
     memset(out, 0, sizeof(*out));
     if (strlen(s) > ADDR_INPUT_MAX) {
-        return addr_fail(err, errlen, "address \"%.32s...\": too long", s);
+        return err_fail(err, errlen, "address \"%.32s...\": too long", s);
     }
     if (addr_split(s, host, sizeof(host), &port, &bracketed, err, errlen) < 0) {
         return -1;
     }
     if (addr_parse_port(port, &out->port) < 0) {
         memset(out, 0, sizeof(*out));
-        return addr_fail(err, errlen,
-                         "address \"%s\": port must be a number 1-65535", s);
+        return err_fail(err, errlen,
+                        "address \"%s\": port must be a number 1-65535", s);
     }
     if (addr_parse_host(host, bracketed, out) < 0) {
         memset(out, 0, sizeof(*out));
-        return addr_fail(err, errlen,
-                         "address \"%s\": host must be an IPv4 address, "
-                         "localhost or [IPv6]",
-                         s);
+        return err_fail(err, errlen,
+                        "address \"%s\": host must be an IPv4 address, "
+                        "localhost or [IPv6]",
+                        s);
     }
     snprintf(out->text, sizeof(out->text),
              out->family == AF_INET6 ? "[%s]:%u" : "%s:%u", out->host,

@@ -1,5 +1,6 @@
 /* peers.c - parse and check the --peers list. */
 #include "util/peers.h"
+#include "util/err.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -8,19 +9,6 @@
 #include <string.h>
 
 #define PEERS_SPEC_MAX 1024
-
-__attribute__((format(printf, 3, 4))) static int
-peers_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 int peers_parse_id(const char *s, uint64_t *out, char *err, size_t errlen)
 {
@@ -33,8 +21,8 @@ int peers_parse_id(const char *s, uint64_t *out, char *err, size_t errlen)
         v = v * 10 + (uint64_t)(s[i] - '0'); /* 19 digits cannot wrap */
     }
     if (!ok || v == 0 || v > (uint64_t)PEERS_ID_MAX) {
-        return peers_fail(err, errlen,
-                          "\"%.24s\" is not a node id (1 to 2^63-1)", s);
+        return err_fail(err, errlen, "\"%.24s\" is not a node id (1 to 2^63-1)",
+                        s);
     }
     *out = v;
     return 0;
@@ -48,16 +36,16 @@ static int peers_parse_one(char *item, struct peer_addr *pa, char *err,
     char why[200];
 
     if (item[0] == '\0') {
-        return peers_fail(err, errlen, "--peers: empty member in the list");
+        return err_fail(err, errlen, "--peers: empty member in the list");
     }
     if (eq == NULL) {
-        return peers_fail(err, errlen, "--peers: \"%s\": expected ID=HOST:PORT",
-                          item);
+        return err_fail(err, errlen, "--peers: \"%s\": expected ID=HOST:PORT",
+                        item);
     }
     *eq = '\0';
     if (peers_parse_id(item, &pa->id, why, sizeof(why)) < 0 ||
         addr_parse(eq + 1, &pa->addr, why, sizeof(why)) < 0) {
-        return peers_fail(err, errlen, "--peers: %s", why);
+        return err_fail(err, errlen, "--peers: %s", why);
     }
     return 0;
 }
@@ -68,16 +56,16 @@ static int peers_check_unique(const struct peers *p, char *err, size_t errlen)
     for (size_t i = 0; i < p->n; i++) {
         for (size_t j = i + 1; j < p->n; j++) {
             if (p->node[i].id == p->node[j].id) {
-                return peers_fail(err, errlen, "--peers: node id %llu twice",
-                                  (unsigned long long)p->node[i].id);
+                return err_fail(err, errlen, "--peers: node id %llu twice",
+                                (unsigned long long)p->node[i].id);
             }
             if (addr_equal(&p->node[i].addr, &p->node[j].addr)) {
-                return peers_fail(err, errlen,
-                                  "--peers: nodes %llu and %llu share the "
-                                  "address %s",
-                                  (unsigned long long)p->node[i].id,
-                                  (unsigned long long)p->node[j].id,
-                                  p->node[i].addr.text);
+                return err_fail(err, errlen,
+                                "--peers: nodes %llu and %llu share the "
+                                "address %s",
+                                (unsigned long long)p->node[i].id,
+                                (unsigned long long)p->node[j].id,
+                                p->node[i].addr.text);
             }
         }
     }
@@ -104,8 +92,8 @@ static int peers_parse_list(char *buf, struct peers *out, char *err,
             *comma = '\0';
         }
         if (out->n == PEERS_MAX) {
-            return peers_fail(err, errlen, "--peers: more than %d members",
-                              PEERS_MAX);
+            return err_fail(err, errlen, "--peers: more than %d members",
+                            PEERS_MAX);
         }
         if (peers_parse_one(item, &out->node[out->n], err, errlen) < 0) {
             return -1;
@@ -125,8 +113,8 @@ int peers_parse(const char *spec, struct peers *out, char *err, size_t errlen)
 
     memset(out, 0, sizeof(*out));
     if (n > PEERS_SPEC_MAX) {
-        return peers_fail(err, errlen, "--peers: longer than %d bytes",
-                          PEERS_SPEC_MAX);
+        return err_fail(err, errlen, "--peers: longer than %d bytes",
+                        PEERS_SPEC_MAX);
     }
     memcpy(buf, spec, n + 1);
     if (peers_parse_list(buf, out, err, errlen) < 0 ||
@@ -138,9 +126,9 @@ int peers_parse(const char *spec, struct peers *out, char *err, size_t errlen)
         size_t got = out->n;
 
         memset(out, 0, sizeof(*out));
-        return peers_fail(
-            err, errlen, "--peers: %zu given, a cluster needs %d to %d members",
-            got, PEERS_MIN, PEERS_MAX);
+        return err_fail(err, errlen,
+                        "--peers: %zu given, a cluster needs %d to %d members",
+                        got, PEERS_MIN, PEERS_MAX);
     }
     qsort(out->node, out->n, sizeof(out->node[0]), peers_cmp);
     return 0;
@@ -165,8 +153,8 @@ int peers_check_member(const struct peers *p, uint64_t id, char *err,
         return 0;
     }
     peers_format(p, list, sizeof(list));
-    return peers_fail(err, errlen, "--id %llu is not in --peers %s",
-                      (unsigned long long)id, list);
+    return err_fail(err, errlen, "--id %llu is not in --peers %s",
+                    (unsigned long long)id, list);
 }
 
 void peers_format(const struct peers *p, char *buf, size_t len)
