@@ -1,5 +1,6 @@
 /* node_flags.c - parse and check the flags of `varde raft`, from a table. */
 #include "node/node_flags.h"
+#include "util/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,17 +23,6 @@ struct node_flag {
     bool takes_value;
     node_flag_fn fn;
 };
-
-__attribute__((format(printf, 3, 4))) static int
-flag_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* A decimal number of milliseconds, 1..NODE_MS_MAX, all of S. */
 static int parse_ms(const char *s, size_t n, uint32_t *out)
@@ -61,7 +51,7 @@ static int flag_id(struct node_opts *o, const char *v,
     char why[128];
 
     if (peers_parse_id(v, &o->id, why, sizeof(why)) < 0) {
-        return flag_fail(err, errlen, "--id: %s", why);
+        return err_fail(err, errlen, "--id: %s", why);
     }
     seen->id = true;
     return 0;
@@ -78,7 +68,7 @@ static int flag_data_dir(struct node_opts *o, const char *v,
                          struct node_flags_seen *seen, char *err, size_t errlen)
 {
     if (v[0] == '\0') {
-        return flag_fail(err, errlen, "--data-dir: empty path");
+        return err_fail(err, errlen, "--data-dir: empty path");
     }
     o->data_dir = v;
     seen->data_dir = true;
@@ -91,7 +81,7 @@ static int flag_listen(struct node_opts *o, const char *v,
     char why[200];
 
     if (addr_parse(v, &o->listen, why, sizeof(why)) < 0) {
-        return flag_fail(err, errlen, "--listen: %s", why);
+        return err_fail(err, errlen, "--listen: %s", why);
     }
     seen->listen = true;
     return 0;
@@ -105,14 +95,14 @@ static int flag_election(struct node_opts *o, const char *v,
     (void)seen;
     if (dash == NULL || parse_ms(v, (size_t)(dash - v), &o->election_min_ms) ||
         parse_ms(dash + 1, strlen(dash + 1), &o->election_max_ms)) {
-        return flag_fail(err, errlen,
-                         "--election-timeout \"%s\": expected MIN-MAX in "
-                         "milliseconds, e.g. 150-300",
-                         v);
+        return err_fail(err, errlen,
+                        "--election-timeout \"%s\": expected MIN-MAX in "
+                        "milliseconds, e.g. 150-300",
+                        v);
     }
     if (o->election_min_ms >= o->election_max_ms) {
-        return flag_fail(err, errlen,
-                         "--election-timeout \"%s\": MIN must be below MAX", v);
+        return err_fail(err, errlen,
+                        "--election-timeout \"%s\": MIN must be below MAX", v);
     }
     return 0;
 }
@@ -123,10 +113,10 @@ static int flag_heartbeat(struct node_opts *o, const char *v,
 {
     (void)seen;
     if (parse_ms(v, strlen(v), &o->heartbeat_ms) < 0) {
-        return flag_fail(err, errlen,
-                         "--heartbeat-interval \"%s\": expected milliseconds, "
-                         "1 to %d",
-                         v, NODE_MS_MAX);
+        return err_fail(err, errlen,
+                        "--heartbeat-interval \"%s\": expected milliseconds, "
+                        "1 to %d",
+                        v, NODE_MS_MAX);
     }
     return 0;
 }
@@ -155,10 +145,10 @@ static int flag_log_level(struct node_opts *o, const char *v,
 {
     (void)seen;
     if (log_parse_level(v, &o->log_level) < 0) {
-        return flag_fail(err, errlen,
-                         "--log-level \"%s\": expected debug, info, warn or "
-                         "error",
-                         v);
+        return err_fail(err, errlen,
+                        "--log-level \"%s\": expected debug, info, warn or "
+                        "error",
+                        v);
     }
     return 0;
 }
@@ -191,10 +181,10 @@ static int flag_snapshot_entries(struct node_opts *o, const char *v,
 {
     (void)seen;
     if (parse_count(v, 1, &o->snapshot_entries) < 0) {
-        return flag_fail(err, errlen,
-                         "--snapshot-entries \"%s\": expected a count, 1 to "
-                         "%llu",
-                         v, NODE_COUNT_MAX);
+        return err_fail(err, errlen,
+                        "--snapshot-entries \"%s\": expected a count, 1 to "
+                        "%llu",
+                        v, NODE_COUNT_MAX);
     }
     return 0;
 }
@@ -205,10 +195,10 @@ static int flag_snapshot_keep(struct node_opts *o, const char *v,
 {
     (void)seen;
     if (parse_count(v, 0, &o->snapshot_keep) < 0) {
-        return flag_fail(err, errlen,
-                         "--snapshot-keep \"%s\": expected a count, 0 to "
-                         "%llu",
-                         v, NODE_COUNT_MAX);
+        return err_fail(err, errlen,
+                        "--snapshot-keep \"%s\": expected a count, 0 to "
+                        "%llu",
+                        v, NODE_COUNT_MAX);
     }
     return 0;
 }
@@ -279,26 +269,26 @@ static int flag_one(int argc, char **argv, int *i, struct node_opts *o,
     size_t n;
 
     if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-        return flag_fail(err, errlen,
-                         "unexpected argument \"%s\" (see "
-                         "varde raft --help)",
-                         arg);
+        return err_fail(err, errlen,
+                        "unexpected argument \"%s\" (see "
+                        "varde raft --help)",
+                        arg);
     }
     eq = strchr(arg + 2, '=');
     n = eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
     value = eq ? eq + 1 : NULL;
     f = flag_find(arg + 2, n);
     if (f == NULL) {
-        return flag_fail(err, errlen,
-                         "unknown flag \"%.*s\" (see varde raft --help)",
-                         (int)(n + 2), arg);
+        return err_fail(err, errlen,
+                        "unknown flag \"%.*s\" (see varde raft --help)",
+                        (int)(n + 2), arg);
     }
     if (!f->takes_value && value != NULL) {
-        return flag_fail(err, errlen, "--%s takes no value", f->name);
+        return err_fail(err, errlen, "--%s takes no value", f->name);
     }
     if (f->takes_value && value == NULL) {
         if (*i + 1 >= argc) {
-            return flag_fail(err, errlen, "--%s needs a value", f->name);
+            return err_fail(err, errlen, "--%s needs a value", f->name);
         }
         value = argv[++*i];
     }
@@ -312,10 +302,10 @@ static int flags_check(struct node_opts *o, const struct node_flags_seen *seen,
     const struct addr *self;
 
     if (!seen->id || !seen->peers || !seen->data_dir) {
-        return flag_fail(err, errlen, "missing %s (see varde raft --help)",
-                         !seen->id      ? "--id"
-                         : !seen->peers ? "--peers"
-                                        : "--data-dir");
+        return err_fail(err, errlen, "missing %s (see varde raft --help)",
+                        !seen->id      ? "--id"
+                        : !seen->peers ? "--peers"
+                                       : "--data-dir");
     }
     if (peers_check_member(&o->peers, o->id, err, errlen) < 0) {
         return -1;
@@ -325,10 +315,10 @@ static int flags_check(struct node_opts *o, const struct node_flags_seen *seen,
         o->listen = *self;
     }
     if (o->heartbeat_ms >= o->election_min_ms) {
-        return flag_fail(err, errlen,
-                         "--heartbeat-interval %u ms must be below the "
-                         "election timeout minimum %u ms",
-                         o->heartbeat_ms, o->election_min_ms);
+        return err_fail(err, errlen,
+                        "--heartbeat-interval %u ms must be below the "
+                        "election timeout minimum %u ms",
+                        o->heartbeat_ms, o->election_min_ms);
     }
     return 0;
 }
