@@ -107,7 +107,7 @@ enum sched_change_kind {
 enum sched_why {
     SCHED_WHY_NONE = 0,
     SCHED_WHY_NEW,          /* a task the job needs */
-    SCHED_WHY_REPLACE,      /* replaces a failed, lost or replaced task */
+    SCHED_WHY_REPLACE,      /* a failed or lost task's successor */
     SCHED_WHY_SITE_SILENT,  /* UNKNOWN, MOVE */
     SCHED_WHY_SITE_BACK,    /* RUNNING */
     SCHED_WHY_SITE_LOST,    /* LOST */
@@ -124,7 +124,7 @@ struct sched_change {
     enum sched_why why;
     const char *job; /* borrowed from the input, as are the sites */
     uint32_t index;
-    const char *site;      /* PLACE, MOVE: the target */
+    const char *site;      /* PLACE, MOVE: the target; else the task's */
     const char *from_site; /* MOVE: the silent site */
     bool created;          /* the change creates the task record */
     bool is_replacement;   /* MOVE, and PENDING for a replacement */
