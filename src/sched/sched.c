@@ -515,7 +515,7 @@ static void compute_allowed(struct ctx *c, const struct sched_job *j)
 /* ---- phase 2: stops ---- */
 
 /* Lower ranks are stopped first: a copy still waiting, then one nobody can
- * see, then a replacement, then placed ones, and a running one last. */
+ * see, then a placed one, and a running one last. */
 static int rank(const struct wtask *w)
 {
     if (w->state == SCHED_TASK_PENDING) {
@@ -524,13 +524,12 @@ static int rank(const struct wtask *w)
     if (w->state == SCHED_TASK_UNKNOWN) {
         return 1;
     }
-    if (w->t->is_replacement) {
-        return 2;
-    }
-    return w->state == SCHED_TASK_RUNNING ? 4 : 3;
+    return w->state == SCHED_TASK_RUNNING ? 3 : 2;
 }
 
-/* Stop order: rank ascending, then the newest (highest index) first. */
+/* Stop order: rank ascending, then the newest (highest index) first. A
+ * replacement is always newer than the task it replaces, so when a site
+ * comes back its survivors (running again) outlive their replacements. */
 static int surplus_cmp(const void *a, const void *b)
 {
     const struct wtask *x = *(const struct wtask *const *)a;

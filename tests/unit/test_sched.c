@@ -750,6 +750,196 @@ TEST(removed_job_has_its_tasks_stopped)
     world_close(&w);
 }
 
+/* ---- random stories ---- */
+
+static uint64_t rng_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static const struct sched_job *job_of(const struct world *w, const char *id)
+{
+    for (size_t i = 0; i < w->njobs; i++) {
+        if (strcmp(w->jobs[i].id, id) == 0) {
+            return &w->jobs[i];
+        }
+    }
+    return NULL;
+}
+
+static const struct sched_site *site_of(const struct world *w, const char *name)
+{
+    for (size_t i = 0; name != NULL && i < w->nsites; i++) {
+        if (strcmp(w->sites[i].name, name) == 0) {
+            return &w->sites[i];
+        }
+    }
+    return NULL;
+}
+
+static bool holds_resources(const struct sched_task *t)
+{
+    return t->state == SCHED_TASK_PLACED || t->state == SCHED_TASK_ASSIGNED ||
+           t->state == SCHED_TASK_RUNNING || t->state == SCHED_TASK_UNKNOWN;
+}
+
+/* No site holds more than its capacity. */
+static bool fits_everywhere(const struct world *w)
+{
+    for (size_t s = 0; s < w->nsites; s++) {
+        uint64_t cpu = 0, mem = 0;
+
+        for (size_t i = 0; i < w->tasks.n; i++) {
+            const struct sched_task *t = &w->tasks.v[i];
+            const struct sched_job *j = job_of(w, t->job);
+
+            if (j != NULL && holds_resources(t) && t->site != NULL &&
+                strcmp(t->site, w->sites[s].name) == 0) {
+                cpu += j->cpu;
+                mem += j->memory_mb;
+            }
+        }
+        if (cpu > w->sites[s].cpu || mem > w->sites[s].memory_mb) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Counted as one of the job's copies (pending ones too). */
+static bool is_live(const struct world *w, const struct sched_task *t,
+                    uint64_t now)
+{
+    const struct sched_job *j = job_of(w, t->job);
+    const struct sched_site *s = site_of(w, t->site);
+
+    if (t->stop || j == NULL) {
+        return false;
+    }
+    if (t->state != SCHED_TASK_UNKNOWN) {
+        return t->state == SCHED_TASK_PENDING || holds_resources(t);
+    }
+    return j->type == SCHED_JOB_SYSTEM || j->reschedule_after_ms == 0 ||
+           now - s->silent_since_ms < j->reschedule_after_ms;
+}
+
+/* Every counted job has exactly what it asks for, a system job at most one
+ * copy per site, and task states agree with site states. */
+static bool counts_hold(const struct world *w, uint64_t now)
+{
+    for (size_t k = 0; k < w->njobs; k++) {
+        const struct sched_job *j = &w->jobs[k];
+        uint32_t live = 0, done = 0, want;
+
+        for (size_t i = 0; i < w->tasks.n; i++) {
+            const struct sched_task *t = &w->tasks.v[i];
+
+            if (strcmp(t->job, j->id) != 0) {
+                continue;
+            }
+            live += is_live(w, t, now);
+            done += !t->stop && t->state == SCHED_TASK_COMPLETE;
+            if (j->type == SCHED_JOB_SYSTEM && is_live(w, t, now) &&
+                count_on(w, j->id, t->site, -1) > 1) {
+                return false;
+            }
+        }
+        want = j->type != SCHED_JOB_BATCH ? j->count
+               : done >= j->count         ? 0
+                                          : j->count - done;
+        if (j->type != SCHED_JOB_SYSTEM && live != want) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool states_agree(const struct world *w)
+{
+    for (size_t i = 0; i < w->tasks.n; i++) {
+        const struct sched_task *t = &w->tasks.v[i];
+        const struct sched_site *s = site_of(w, t->site);
+        bool held = holds_resources(t) && t->state != SCHED_TASK_UNKNOWN;
+
+        if (s == NULL) {
+            continue;
+        }
+        if (t->state == SCHED_TASK_UNKNOWN && s->status != SCHED_SITE_SILENT) {
+            return false;
+        }
+        if (held && s->status != SCHED_SITE_CONNECTED) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* One thing that happens in the fleet, picked by R. */
+static void random_event(struct world *w, uint64_t r, uint64_t now)
+{
+    struct sched_site *s = &w->sites[(r >> 8) % w->nsites];
+    struct sched_task *t =
+        w->tasks.n ? &w->tasks.v[(r >> 16) % w->tasks.n] : NULL;
+
+    switch (r % 8) {
+    case 0:
+        s->status = s->status == SCHED_SITE_CONNECTED ? SCHED_SITE_SILENT
+                                                      : SCHED_SITE_CONNECTED;
+        s->silent_since_ms = now;
+        break;
+    case 1:
+        if ((r >> 32) % 8 == 0 && s->status == SCHED_SITE_SILENT) {
+            s->status = SCHED_SITE_LOST;
+        }
+        break;
+    case 2:
+        if (t && t->state == SCHED_TASK_RUNNING) {
+            t->state = (r >> 32) % 2 ? SCHED_TASK_FAILED : SCHED_TASK_COMPLETE;
+        }
+        break;
+    case 3:
+        if (t && t->stop && holds_resources(t) &&
+            t->state != SCHED_TASK_UNKNOWN) {
+            t->state = SCHED_TASK_COMPLETE; /* a stop took effect */
+        }
+        break;
+    case 4:
+        w->jobs[0].count = (uint32_t)((r >> 32) % 9);
+        break;
+    default:
+        all_running(w);
+        break;
+    }
+}
+
+TEST(random_stories_keep_capacity_counts_and_idempotence)
+{
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        struct world w;
+        uint64_t x = seed * 0x9E3779B97F4A7C15ULL, now = 0;
+
+        world_init(&w);
+        busy_world(&w);
+        for (int i = 0; i < 300; i++) {
+            long n = step(&w, now);
+
+            if (n < 0 || !fits_everywhere(&w) || !counts_hold(&w, now) ||
+                !states_agree(&w)) {
+                HARNESS_FAIL("seed %llu step %d: n %ld",
+                             (unsigned long long)seed, i, n);
+                world_close(&w);
+                return;
+            }
+            random_event(&w, rng_next(&x), now);
+            now += rng_next(&x) % 1500;
+        }
+        world_close(&w);
+    }
+}
+
 int main(void)
 {
     RUN(constraints_sites_list_limits_placement);
@@ -776,5 +966,6 @@ int main(void)
     RUN(batch_tasks_that_completed_stay_complete);
     RUN(count_lowered_stops_the_newest_copies);
     RUN(removed_job_has_its_tasks_stopped);
+    RUN(random_stories_keep_capacity_counts_and_idempotence);
     DONE();
 }
