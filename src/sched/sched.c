@@ -10,8 +10,8 @@
  *   2. stops, for every job: tasks of removed jobs, tasks on sites the job
  *      no longer allows, and copies beyond what the job asks for;
  *   3. placements, job after job: pending tasks first, then new tasks, each
- *      on the eligible site with the fewest tasks of that job, then the most
- *      free capacity, then the lowest name.
+ *      on the eligible site with the fewest tasks of that job, then the
+ *      largest free share of its scarcer resource, then the lowest name.
  *
  * Every change is applied to the private copy as it is decided, so a later
  * decision sees the earlier ones. Stops come before all placements, and a
