@@ -755,7 +755,8 @@ static int job_fail_json(const json_error_t *jerr, struct job_ctx *c)
         text[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
     }
     text[i] = '\0';
-    if (json_error_code(jerr) == json_error_out_of_memory) {
+    if (json_error_code(jerr) == json_error_out_of_memory ||
+        jerr->text[0] == '\0') { /* jansson's own setup ran out */
         return job_oom(c);
     }
     return job_fail(c, "invalid JSON at line %d, column %d: %s", jerr->line,

@@ -656,6 +656,57 @@ TEST(spec_equal_ignores_only_the_version)
     EXPECT_STR(job_type_name(JOB_BATCH), "batch");
 }
 
+static long oom_left = -1; /* jansson allocations before they fail */
+
+static void *oom_malloc(size_t n)
+{
+    if (oom_left == 0) {
+        return NULL;
+    }
+    if (oom_left > 0) {
+        oom_left--;
+    }
+    return malloc(n);
+}
+
+/* jansson failing on its Nth allocation, for every N until it no longer
+ * runs out: parsing fails cleanly (jansson reports some of its failures as
+ * syntax errors), encoding returns NULL, and nothing leaks (ASan). */
+TEST(jansson_out_of_memory_fails_cleanly)
+{
+    struct job *j = NULL, *ex = parse_ok(design_example);
+    char err[256], *e = NULL;
+    int rc = JOB_ERR_NO_MEMORY;
+    size_t len;
+    long n;
+
+    EXPECT_TRUE(ex != NULL);
+    json_set_alloc_funcs(oom_malloc, free);
+    for (n = 0; n < 100000 && rc != JOB_OK; n++) {
+        oom_left = n;
+        err[0] = '\0';
+        rc = job_parse_json(design_example, strlen(design_example), &j, err,
+                            sizeof(err));
+        if (rc != JOB_OK &&
+            (rc == JOB_ERR_TOO_LARGE || j != NULL || err[0] == '\0')) {
+            HARNESS_FAIL("allocation %ld: rc %d, \"%s\"", n, rc, err);
+            break;
+        }
+    }
+    for (n = 0; n < 100000 && e == NULL; n++) {
+        oom_left = n;
+        e = job_encode(ex, &len);
+    }
+    oom_left = -1;
+    json_set_alloc_funcs(malloc, free);
+    EXPECT_EQ(rc, JOB_OK);
+    EXPECT_TRUE(e != NULL && n > 10);
+    EXPECT_TRUE(job_spec_equal(j, ex));
+    free(e);
+    job_free(j);
+    job_free(ex);
+}
+
 int main(void)
 {
     RUN(design_example_parses_with_its_values);
@@ -679,5 +730,6 @@ int main(void)
     RUN(a_file_over_the_limit_is_too_large);
     RUN(unknown_sites_are_named);
     RUN(spec_equal_ignores_only_the_version);
+    RUN(jansson_out_of_memory_fails_cleanly);
     DONE();
 }
