@@ -98,9 +98,16 @@ test: deps
 	$(MAKE) --no-print-directory cluster-asan
 
 
-bench: deps all $(BUILD)/bench/load
+bench: deps all $(BUILD)/bench/load $(BUILD)/bench/sched_bench
 	@scripts/install-deps.sh bench
 	/usr/bin/python3 bench/run.py
+	$(BUILD)/bench/sched_bench
+
+# The scheduler's placements per second, apart from the network.
+$(BUILD)/bench/sched_bench: bench/sched_bench.c $(filter $(BUILD)/obj/src/sched/%,$(LIB_OBJ)) \
+        $(BUILD)/obj/src/util/err.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^
 
 $(BUILD)/bench/load: bench/load.c
 	@mkdir -p $(dir $@)
