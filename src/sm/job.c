@@ -253,7 +253,7 @@ static int job_duration(const char *s, size_t len, uint64_t *ms)
     size_t i = 0;
 
     for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        if (n > 1000000000000ull) {
+        if (n >= 100000000000ull) { /* below 1e12: n * 3600000 fits */
             big = true;
         } else {
             n = n * 10 + (uint64_t)(s[i] - '0');

@@ -215,6 +215,13 @@ TEST(bad_durations_name_the_field)
     EXPECT_TRUE(refused("{\"id\": \"a\", \"command\": [\"x\"], "
                         "\"reschedule_after\": \"99999999999999999999h\"}",
                         JOB_ERR_INVALID, "reschedule_after: must be 1ms..24h"));
+    /* 5124095576031 hours is 2^64 ms and 34 minutes */
+    EXPECT_TRUE(refused("{\"id\": \"a\", \"command\": [\"x\"], "
+                        "\"reschedule_after\": \"5124095576031h\"}",
+                        JOB_ERR_INVALID, "reschedule_after: must be 1ms..24h"));
+    EXPECT_TRUE(refused("{\"id\": \"a\", \"command\": [\"x\"], "
+                        "\"kill_timeout\": \"99999999999ms\"}",
+                        JOB_ERR_INVALID, "kill_timeout: must be 0s..24h"));
     EXPECT_TRUE(refused("{\"id\": \"a\", \"command\": [\"x\"], "
                         "\"reschedule_after\": \"0s\"}",
                         JOB_ERR_INVALID, "reschedule_after: must be 1ms..24h"));
