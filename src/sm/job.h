@@ -107,8 +107,9 @@ struct job {
  * types and values out of bounds are refused; fields left out get their
  * defaults. Returns JOB_OK; or JOB_ERR_INVALID, JOB_ERR_TOO_LARGE (TEXT over
  * JOB_MAX_TEXT, or a job that would encode to more) or JOB_ERR_NO_MEMORY,
- * with a one-line reason in ERR that starts with the field's path
- * ("restart.delay: ..."), and *OUT untouched. */
+ * with a one-line reason in ERR that names the field ("restart.delay:
+ * ...", "unknown field \"x\"") or the place of a JSON syntax error, and
+ * *OUT untouched. */
 int job_parse_json(const char *text, size_t len, struct job **out, char *err,
                    size_t errlen);
 
