@@ -171,6 +171,31 @@ static void stop(struct net *net)
     }
 }
 
+/* A node of a 3-node cluster restarted with hard state (TERM, VOTE) and
+ * the durable log LOG (N entries, from index 1). */
+static struct raft *restored(uint64_t id, uint64_t term, uint64_t vote,
+                             const struct raft_entry *log, size_t n,
+                             bool prevote)
+{
+    struct raft_hard_state hs = {term, vote};
+    struct raft_config cfg;
+    struct raft *r;
+
+    raft_config_defaults(&cfg);
+    cfg.id = id;
+    cfg.n_nodes = 3;
+    cfg.ids[0] = 1;
+    cfg.ids[1] = 2;
+    cfg.ids[2] = 3;
+    cfg.prevote = prevote;
+    r = raft_new(&cfg, &hs, 0);
+    if (r != NULL && raft_restore_log(r, 0, 0, log, n) != 0) {
+        raft_free(r);
+        return NULL;
+    }
+    return r;
+}
+
 static int propose(struct net *net, int i, const char *s, uint64_t *idx)
 {
     return raft_propose(net->n[i], s, (uint32_t)strlen(s), net->now, idx);
@@ -273,24 +298,14 @@ TEST(old_term_entries_are_not_committed_by_counting_replicas)
      * is on a majority too. */
     struct raft_entry old[2] = {{.term = 1, .index = 1},
                                 {.term = 2, .index = 2}};
-    struct raft_hard_state hs = {3, 1};
-    struct raft_config cfg;
-    struct raft *r;
+    struct raft *r = restored(1, 3, 1, old, 2, false);
     struct raft_msg ok = {
         .type = RAFT_MSG_APPEND_RESULT, .from = 2, .to = 1, .term = 4};
     struct raft_msg v = {
         .type = RAFT_MSG_VOTE_RESULT, .from = 2, .to = 1, .term = 4};
     struct raft_ready rd;
 
-    raft_config_defaults(&cfg);
-    cfg.id = 1;
-    cfg.n_nodes = 3;
-    cfg.ids[0] = 1;
-    cfg.ids[1] = 2;
-    cfg.ids[2] = 3;
-    cfg.prevote = false;
-    r = raft_new(&cfg, &hs, 0);
-    EXPECT_EQ(raft_restore_log(r, 0, 0, old, 2), 0);
+    EXPECT_TRUE(r != NULL);
     raft_tick(r, raft_next_deadline(r)); /* candidate, term 4 */
     v.u.vote_result.granted = true;
     raft_step(r, &v, 300);
@@ -315,21 +330,11 @@ TEST(follower_replaces_a_conflicting_suffix)
                                  {.term = 2, .index = 3}};
     struct raft_entry theirs[2] = {{.term = 3, .index = 2},
                                    {.term = 3, .index = 3}};
-    struct raft_hard_state hs = {3, 0};
-    struct raft_config cfg;
-    struct raft *r;
+    struct raft *r = restored(2, 3, 0, mine, 3, true);
     struct raft_msg m = {
         .type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 3};
     struct raft_ready rd;
-
-    raft_config_defaults(&cfg);
-    cfg.id = 2;
-    cfg.n_nodes = 3;
-    cfg.ids[0] = 1;
-    cfg.ids[1] = 2;
-    cfg.ids[2] = 3;
-    r = raft_new(&cfg, &hs, 0);
-    raft_restore_log(r, 0, 0, mine, 3);
+    EXPECT_TRUE(r != NULL);
     m.u.append.prev_log_index = 1;
     m.u.append.prev_log_term = 1;
     m.u.append.entries = theirs;
@@ -355,21 +360,11 @@ TEST(rejection_hint_names_the_start_of_the_conflicting_term)
                                  {.term = 2, .index = 2},
                                  {.term = 2, .index = 3},
                                  {.term = 2, .index = 4}};
-    struct raft_hard_state hs = {3, 0};
-    struct raft_config cfg;
-    struct raft *r;
+    struct raft *r = restored(2, 3, 0, mine, 4, true);
     struct raft_msg m = {
         .type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 3};
     struct raft_ready rd;
-
-    raft_config_defaults(&cfg);
-    cfg.id = 2;
-    cfg.n_nodes = 3;
-    cfg.ids[0] = 1;
-    cfg.ids[1] = 2;
-    cfg.ids[2] = 3;
-    r = raft_new(&cfg, &hs, 0);
-    raft_restore_log(r, 0, 0, mine, 4);
+    EXPECT_TRUE(r != NULL);
     m.u.append.prev_log_index = 4;
     m.u.append.prev_log_term = 3;
     raft_step(r, &m, 1);
@@ -656,21 +651,11 @@ TEST(snapshot_covering_a_prefix_of_our_log_keeps_what_follows)
                                  {.term = 1, .index = 3},
                                  {.term = 1, .index = 4},
                                  {.term = 1, .index = 5}};
-    struct raft_hard_state hs = {1, 0};
-    struct raft_config cfg;
-    struct raft *r;
+    struct raft *r = restored(2, 1, 0, mine, 5, true);
     struct raft_msg m = {
         .type = RAFT_MSG_SNAPSHOT, .from = 1, .to = 2, .term = 1};
     struct raft_ready rd;
-
-    raft_config_defaults(&cfg);
-    cfg.id = 2;
-    cfg.n_nodes = 3;
-    cfg.ids[0] = 1;
-    cfg.ids[1] = 2;
-    cfg.ids[2] = 3;
-    r = raft_new(&cfg, &hs, 0);
-    raft_restore_log(r, 0, 0, mine, 5);
+    EXPECT_TRUE(r != NULL);
     m.u.snapshot.last_index = 3;
     m.u.snapshot.last_term = 1;
     raft_step(r, &m, 1);
