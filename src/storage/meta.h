@@ -3,11 +3,11 @@
  * A data dir holds:
  *
  *   DIR/LOCK      flock()ed for as long as the store is open: one node per dir
- *   DIR/meta      the hard state: one 28-byte checksummed record
- *   DIR/meta.tmp  a save in progress; ignored (and removed) on open
+ *   DIR/meta      the hard state: two checksummed slots, written in turn
+ *   DIR/meta.tmp  DIR/meta being created; ignored (and removed) on open
  *
- * The record format and the fsync order are described in docs/storage.md.
- * A meta file that exists but is not a valid record is an error, never a
+ * The slot format and the sync order are described in docs/storage.md.
+ * A meta file that exists but holds no valid slot is an error, never a
  * silent "term 0, no vote": that would let the node vote twice in one term.
  *
  * Every function returns 0 on success or a negative enum meta_error, and on
@@ -33,14 +33,16 @@ struct meta_store; /* opaque */
 
 /* Open the data dir DIR: create it (and missing parents, mode 0700) if
  * missing, take an exclusive lock on DIR/LOCK, and read DIR/meta into
- * *RESTORED (zeros when the file does not exist: a fresh node).
+ * *RESTORED (zeros when the file does not exist: a fresh node, whose
+ * DIR/meta is then created durably). A 28-byte DIR/meta of the old format
+ * (version 1) is converted to the current one.
  *
  * The lock is an flock() on an open file description, so a second
  * meta_open() of the same dir fails even within the same process, with
  * META_ERR_LOCKED and "data dir DIR is in use by another process".
  *
- * A restored record is fsynced (file and dir) before meta_open() returns:
- * it may be a save whose process died before its own fsync of the dir.
+ * A restored state is fsynced (file and dir) before meta_open() returns:
+ * it may be a save whose process died before its own fdatasync.
  *
  * On success *OUT is a new store the caller frees with meta_close(); on error
  * *OUT is NULL, *RESTORED is zeroed and nothing stays locked. */
@@ -48,8 +50,8 @@ int meta_open(const char *dir, struct meta_store **out,
               struct raft_hard_state *restored, char *err, size_t errlen);
 
 /* Make HS the durable hard state. Returns only once it is on disk: writes
- * DIR/meta.tmp, fsyncs it, renames it over DIR/meta and fsyncs DIR. A crash
- * at any point leaves either the old or the new record in DIR/meta.
+ * into the slot of DIR/meta the last save did not use and fdatasyncs it: one
+ * sync. A crash at any point leaves the old or the new state loadable.
  *
  * On error the state on disk is the old one or the new one, and the caller
  * must not act on HS (send no vote that depends on it). Retrying is allowed,

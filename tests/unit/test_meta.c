@@ -1,5 +1,6 @@
 /* test_meta.c - the durable term and vote: round trip, restart, corruption,
- * the data-dir lock and torn saves. */
+ * the data-dir lock, torn saves, the two slots and the old format. */
+#include "storage/crc32c.h"
 #include "storage/meta.h"
 #include "storage/sio.h"
 
@@ -14,6 +15,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#define SLOT 512       /* the size of one slot of DIR/meta */
+#define FILE_SIZE 1024 /* DIR/meta: two slots */
 
 static char test_root[256];
 
@@ -108,6 +112,42 @@ static int save(const char *dir, uint64_t term, uint64_t vote)
     return rc;
 }
 
+/* The seq, term and vote of slot I of FILE. */
+static uint64_t slot_seq(const uint8_t *file, int i)
+{
+    return sio_get_le64(file + i * SLOT + 8);
+}
+
+static uint64_t slot_term(const uint8_t *file, int i)
+{
+    return sio_get_le64(file + i * SLOT + 16);
+}
+
+/* Reseal slot I of FILE with a fresh checksum after an edit. */
+static void slot_reseal(uint8_t *file, int i)
+{
+    uint8_t *slot = file + i * SLOT;
+
+    sio_put_le32(slot + SLOT - 4, crc32c(0, slot, SLOT - 4));
+}
+
+/* Open and close DIR and return the restored state; on an error, print it
+ * and return a state no test expects (term and vote UINT64_MAX). */
+static struct raft_hard_state load(const char *dir)
+{
+    struct raft_hard_state got;
+    struct meta_store *m;
+    char err[256];
+
+    if (meta_open(dir, &m, &got, err, sizeof(err)) != META_OK) {
+        fprintf(stderr, "open %s: %s\n", dir, err);
+        got.term = UINT64_MAX;
+        got.vote = UINT64_MAX;
+    }
+    meta_close(m);
+    return got;
+}
+
 TEST(meta_missing_file_restores_zeros)
 {
     const char *dir = fresh_dir("fresh/a/b");
@@ -123,6 +163,16 @@ TEST(meta_missing_file_restores_zeros)
     EXPECT_EQ(st.st_mode & 0777, 0700);
     EXPECT_STR(meta_dir(m), dir);
     meta_close(m);
+
+    /* The first open created the file, whole, with the zero state. */
+    hs = load(dir);
+    EXPECT_EQ(hs.term, 0);
+    EXPECT_EQ(hs.vote, 0);
+    {
+        uint8_t file[FILE_SIZE + 1];
+
+        EXPECT_EQ(read_file(dir, "meta", file, sizeof(file)), FILE_SIZE);
+    }
 }
 
 TEST(meta_round_trip_survives_restart)
@@ -159,57 +209,230 @@ TEST(meta_large_values_round_trip)
     meta_close(m);
 }
 
-/* Every single-bit flip and every truncation of a valid record is refused
- * with the file named, and the restored state is zeroed, not half-read. */
+/* A slot with any single bit flipped is a save that never returned: the
+ * other slot is the state, and only the other slot. */
+TEST(meta_bit_flip_in_one_slot_falls_back)
+{
+    const char *dir = fresh_dir("flip-one");
+    uint8_t good[FILE_SIZE + 1], bad[FILE_SIZE];
+    struct raft_hard_state got;
+    int newer;
+
+    EXPECT_EQ(save(dir, 9, 2), 0);
+    EXPECT_EQ(save(dir, 10, 3), 0);
+    EXPECT_EQ(read_file(dir, "meta", good, sizeof(good)), FILE_SIZE);
+    newer = slot_seq(good, 1) > slot_seq(good, 0) ? 1 : 0;
+    EXPECT_EQ(slot_term(good, newer), 10);
+    EXPECT_EQ(slot_term(good, 1 - newer), 9);
+    for (size_t bit = 0; bit < FILE_SIZE * 8; bit++) {
+        int in_newer = (int)(bit / 8 / SLOT) == newer;
+
+        memcpy(bad, good, FILE_SIZE);
+        bad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        write_file(dir, "meta", bad, FILE_SIZE);
+        got = load(dir);
+        EXPECT_EQ(got.term, in_newer ? 9 : 10);
+        EXPECT_EQ(got.vote, in_newer ? 2 : 3);
+    }
+}
+
+/* Both slots damaged is refused with the file named, and the restored state
+ * is zeroed, not half-read; so is every truncation and any trailing byte. */
 TEST(meta_corrupt_file_is_rejected)
 {
     const char *dir = fresh_dir("corrupt");
+    uint8_t good[FILE_SIZE + 1], bad[FILE_SIZE + 1];
     char path[600], err[256];
-    uint8_t good[64], bad[64];
     struct raft_hard_state got;
     struct meta_store *m;
-    size_t n;
 
     EXPECT_EQ(save(dir, 9, 2), 0);
-    n = read_file(dir, "meta", good, sizeof(good));
-    EXPECT_EQ(n, 28);
+    EXPECT_EQ(read_file(dir, "meta", good, sizeof(good)), FILE_SIZE);
     snprintf(path, sizeof(path), "%s/meta", dir);
-    for (size_t bit = 0; bit < n * 8; bit++) {
-        memcpy(bad, good, n);
+    for (size_t bit = 0; bit < SLOT * 8; bit++) {
+        memcpy(bad, good, FILE_SIZE);
         bad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-        write_file(dir, "meta", bad, n);
+        bad[SLOT + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        write_file(dir, "meta", bad, FILE_SIZE);
         got.term = 1;
         EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_ERR_CORRUPT);
         EXPECT_TRUE(m == NULL);
         EXPECT_EQ(got.term, 0);
         EXPECT_TRUE(strstr(err, path) != NULL);
     }
-    for (size_t len = 0; len < n; len++) {
+    for (size_t len = 0; len < FILE_SIZE; len++) {
         write_file(dir, "meta", good, len);
+        got.term = 1;
         EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_ERR_CORRUPT);
+        EXPECT_EQ(got.term, 0);
         EXPECT_TRUE(strstr(err, "truncated") != NULL);
+        EXPECT_TRUE(strstr(err, path) != NULL);
     }
-    memcpy(bad, good, n);
-    bad[n] = 0;
-    write_file(dir, "meta", bad, n + 1);
+    memcpy(bad, good, FILE_SIZE);
+    bad[FILE_SIZE] = 0;
+    write_file(dir, "meta", bad, FILE_SIZE + 1);
     EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_ERR_CORRUPT);
     EXPECT_TRUE(strstr(err, "trailing") != NULL);
 }
 
+/* A slot of a newer format is refused, even when the other slot is valid:
+ * this code must not overwrite a file it does not understand. */
 TEST(meta_unknown_version_is_rejected)
 {
     const char *dir = fresh_dir("version");
+    uint8_t file[FILE_SIZE + 1];
     struct raft_hard_state got;
     struct meta_store *m;
-    uint8_t rec[28];
     char err[256];
 
     EXPECT_EQ(save(dir, 1, 1), 0);
-    EXPECT_EQ(read_file(dir, "meta", rec, sizeof(rec)), 28);
-    sio_put_le32(rec + 4, 2);
+    EXPECT_EQ(read_file(dir, "meta", file, sizeof(file)), FILE_SIZE);
+    sio_put_le32(file + SLOT + 4, 3);
+    slot_reseal(file, 1);
+    write_file(dir, "meta", file, FILE_SIZE);
+    EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_ERR_CORRUPT);
+    EXPECT_TRUE(strstr(err, "version 3") != NULL);
+}
+
+/* The save being written when the process died: its slot holds half the new
+ * bytes and half the old. Open restores the previous save, and the next
+ * save overwrites the torn slot, never the good one. */
+TEST(meta_torn_slot_restores_previous_save)
+{
+    const char *dir = fresh_dir("torn-slot");
+    uint8_t file[FILE_SIZE + 1], prev[SLOT];
+    struct raft_hard_state got;
+    int newer;
+
+    EXPECT_EQ(save(dir, 5, 1), 0);
+    EXPECT_EQ(save(dir, 6, 2), 0);
+    EXPECT_EQ(read_file(dir, "meta", file, sizeof(file)), FILE_SIZE);
+    newer = slot_seq(file, 1) > slot_seq(file, 0) ? 1 : 0;
+    memcpy(prev, file + (1 - newer) * SLOT, SLOT);
+
+    /* The new term reached the disk, the rest of the slot did not. */
+    memset(file + newer * SLOT + 24, 0xa5, SLOT - 24);
+    write_file(dir, "meta", file, FILE_SIZE);
+    got = load(dir);
+    EXPECT_EQ(got.term, 5);
+    EXPECT_EQ(got.vote, 1);
+
+    EXPECT_EQ(save(dir, 7, 3), 0);
+    EXPECT_EQ(read_file(dir, "meta", file, sizeof(file)), FILE_SIZE);
+    EXPECT_EQ(memcmp(file + (1 - newer) * SLOT, prev, SLOT), 0);
+    EXPECT_EQ(slot_term(file, newer), 7);
+    got = load(dir);
+    EXPECT_EQ(got.term, 7);
+    EXPECT_EQ(got.vote, 3);
+}
+
+/* Saves alternate between the slots with seq + 1, and the slot not written
+ * always holds the save before. (The seq is 64 bits: it does not wrap in
+ * the life of any disk.) */
+TEST(meta_saves_alternate_slots)
+{
+    const char *dir = fresh_dir("alternate");
+    struct raft_hard_state hs, got;
+    uint8_t file[FILE_SIZE + 1];
+    struct meta_store *m;
+    char err[256];
+    uint64_t seq0;
+    int last;
+
+    EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_OK);
+    EXPECT_EQ(read_file(dir, "meta", file, sizeof(file)), FILE_SIZE);
+    last = slot_seq(file, 1) > slot_seq(file, 0) ? 1 : 0;
+    seq0 = slot_seq(file, last);
+    for (uint64_t i = 1; i <= 200; i++) {
+        int slot = (last + (int)i) % 2;
+
+        hs.term = 100 + i;
+        hs.vote = i % 5;
+        EXPECT_EQ(meta_save(m, &hs, err, sizeof(err)), META_OK);
+        EXPECT_EQ(read_file(dir, "meta", file, sizeof(file)), FILE_SIZE);
+        EXPECT_TRUE(slot_seq(file, slot) == seq0 + i);
+        EXPECT_EQ(slot_term(file, slot), 100 + i);
+        EXPECT_TRUE(slot_seq(file, 1 - slot) == seq0 + i - 1);
+        EXPECT_EQ(slot_term(file, 1 - slot), i == 1 ? 0 : 99 + i);
+    }
+    meta_close(m);
+    got = load(dir);
+    EXPECT_EQ(got.term, 300);
+    EXPECT_EQ(got.vote, 0);
+}
+
+/* A save is one write and one fdatasync: no rename, no dir fsync. */
+TEST(meta_save_is_one_sync)
+{
+    const char *dir = fresh_dir("one-sync");
+    struct raft_hard_state hs = {3, 1}, got;
+    struct meta_store *m;
+    char err[256];
+
+    EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_OK);
+    sio_fault_clear();
+    EXPECT_EQ(meta_save(m, &hs, err, sizeof(err)), META_OK);
+    EXPECT_EQ(sio_calls(SIO_WRITE), 1);
+    EXPECT_EQ(sio_calls(SIO_FSYNC), 1);
+    EXPECT_EQ(sio_calls(SIO_RENAME), 0);
+    meta_close(m);
+}
+
+/* The first open creates the file by tmp + fsync + rename + dir fsync; a
+ * creation that fails leaves no meta, and the next open starts over. */
+TEST(meta_creation_is_durable)
+{
+    const char *dir = fresh_dir("create");
+    struct raft_hard_state got;
+    struct meta_store *m;
+    char err[256], path[600];
+
+    EXPECT_EQ(mkdir(dir, 0700), 0);
+    sio_fault_set(SIO_RENAME, 1, 1, EIO);
+    EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_ERR_IO);
+    EXPECT_TRUE(m == NULL);
+    EXPECT_TRUE(strstr(err, "rename") != NULL);
+    snprintf(path, sizeof(path), "%s/meta", dir);
+    EXPECT_EQ(access(path, F_OK), -1);
+
+    sio_fault_clear();
+    EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_OK);
+    EXPECT_EQ(sio_calls(SIO_RENAME), 1);
+    EXPECT_EQ(sio_calls(SIO_FSYNC), 2); /* meta.tmp, then DIR */
+    EXPECT_EQ(got.term, 0);
+    meta_close(m);
+}
+
+/* A 28-byte file of the old format (version 1) is converted on open, and a
+ * damaged one is refused like any other corruption. */
+TEST(meta_old_format_is_converted)
+{
+    const char *dir = fresh_dir("old-format");
+    uint8_t rec[28], file[FILE_SIZE + 1];
+    struct raft_hard_state got;
+    struct meta_store *m;
+    char err[256];
+
+    EXPECT_EQ(mkdir(dir, 0700), 0);
+    sio_put_le32(rec, 0x4154454du);
+    sio_put_le32(rec + 4, 1);
+    sio_put_le64(rec + 8, 77);
+    sio_put_le64(rec + 16, 4);
+    sio_put_le32(rec + 24, crc32c(0, rec, 24));
+    write_file(dir, "meta", rec, sizeof(rec));
+    got = load(dir);
+    EXPECT_EQ(got.term, 77);
+    EXPECT_EQ(got.vote, 4);
+    EXPECT_EQ(read_file(dir, "meta", file, sizeof(file)), FILE_SIZE);
+    got = load(dir);
+    EXPECT_EQ(got.term, 77);
+    EXPECT_EQ(got.vote, 4);
+
+    rec[10] ^= 1;
     write_file(dir, "meta", rec, sizeof(rec));
     EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_ERR_CORRUPT);
-    EXPECT_TRUE(strstr(err, "version 2") != NULL);
+    EXPECT_TRUE(strstr(err, "old format") != NULL);
+    EXPECT_EQ(got.term, 0);
 }
 
 TEST(meta_second_opener_is_locked_out)
@@ -288,14 +511,18 @@ TEST(meta_torn_first_save_restores_zeros)
     meta_close(m);
 }
 
-/* A failed write or fsync is reported, and the old state stays on disk. */
+/* A failed write (half the slot written) or fdatasync is reported, and
+ * the previous state stays loadable from the other slot. */
 TEST(meta_failed_save_keeps_old_state)
 {
     const char *dir = fresh_dir("faults");
     struct raft_hard_state hs = {10, 1}, got;
+    uint8_t file[FILE_SIZE + 1];
     struct meta_store *m;
-    char err[256];
+    char err[256], path[600];
+    int newer;
 
+    snprintf(path, sizeof(path), "%s/meta", dir);
     EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_OK);
     EXPECT_EQ(meta_save(m, &hs, err, sizeof(err)), META_OK);
     hs.term = 11;
@@ -303,27 +530,40 @@ TEST(meta_failed_save_keeps_old_state)
 
     sio_fault_set(SIO_WRITE, 1, 1, ENOSPC);
     EXPECT_EQ(meta_save(m, &hs, err, sizeof(err)), META_ERR_IO);
-    EXPECT_TRUE(strstr(err, "meta.tmp") != NULL);
+    EXPECT_TRUE(strstr(err, path) != NULL);
     EXPECT_TRUE(strstr(err, strerror(ENOSPC)) != NULL);
-
-    sio_fault_set(SIO_FSYNC, 1, 1, EIO);
-    EXPECT_EQ(meta_save(m, &hs, err, sizeof(err)), META_ERR_IO);
-    EXPECT_TRUE(strstr(err, "fsync") != NULL);
-
-    sio_fault_set(SIO_RENAME, 1, 1, EIO);
-    EXPECT_EQ(meta_save(m, &hs, err, sizeof(err)), META_ERR_IO);
     sio_fault_clear();
     meta_close(m);
+    EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_OK);
+    EXPECT_EQ(got.term, 10); /* the torn slot is ignored */
+    EXPECT_EQ(got.vote, 1);
+
+    /* After a failed fdatasync the disk holds the old or the new state;
+     * either way the other slot still holds the old one. */
+    sio_fault_set(SIO_FSYNC, 1, 1, EIO);
+    EXPECT_EQ(meta_save(m, &hs, err, sizeof(err)), META_ERR_IO);
+    EXPECT_TRUE(strstr(err, "fdatasync") != NULL);
+    EXPECT_TRUE(strstr(err, path) != NULL);
+    sio_fault_clear();
+    meta_close(m);
+    got = load(dir);
+    EXPECT_TRUE(got.term == 10 || got.term == 11);
+    EXPECT_EQ(read_file(dir, "meta", file, sizeof(file)), FILE_SIZE);
+    newer = slot_seq(file, 1) > slot_seq(file, 0) ? 1 : 0;
+    file[newer * SLOT] ^= 1;
+    write_file(dir, "meta", file, FILE_SIZE);
+    got = load(dir);
+    EXPECT_EQ(got.term, 10);
+    EXPECT_EQ(got.vote, 1);
 
     EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_OK);
     EXPECT_EQ(got.term, 10);
     EXPECT_EQ(got.vote, 1);
     EXPECT_EQ(meta_save(m, &hs, err, sizeof(err)), META_OK);
     meta_close(m);
-    EXPECT_EQ(meta_open(dir, &m, &got, err, sizeof(err)), META_OK);
+    got = load(dir);
     EXPECT_EQ(got.term, 11);
     EXPECT_EQ(got.vote, 2);
-    meta_close(m);
 }
 
 /* A record left in the page cache by a crashed process is fsynced (file
@@ -369,8 +609,14 @@ int main(void)
     RUN(meta_missing_file_restores_zeros);
     RUN(meta_round_trip_survives_restart);
     RUN(meta_large_values_round_trip);
+    RUN(meta_bit_flip_in_one_slot_falls_back);
     RUN(meta_corrupt_file_is_rejected);
     RUN(meta_unknown_version_is_rejected);
+    RUN(meta_torn_slot_restores_previous_save);
+    RUN(meta_saves_alternate_slots);
+    RUN(meta_save_is_one_sync);
+    RUN(meta_creation_is_durable);
+    RUN(meta_old_format_is_converted);
     RUN(meta_second_opener_is_locked_out);
     RUN(meta_lock_holds_across_processes);
     RUN(meta_torn_tmp_is_ignored);
