@@ -478,9 +478,44 @@ static int job_copy_pairs(json_t *v, struct job_pair **out, size_t *n,
     return 0;
 }
 
-static int job_parse_env(json_t *v, struct job *j, struct job_ctx *c)
+/* What differs between the two string maps of a job, env and labels. */
+struct job_map_rule {
+    const char *field;     /* "env" */
+    const char *things;    /* "variables", in "at most N variables" */
+    const char *what;      /* "variable name", in "bad variable name X" */
+    const char *name_rule; /* the allowed names, in words */
+    size_t max_count;
+    size_t max_name;
+    size_t max_value;
+    bool (*name_ok)(const char *s, size_t len);
+};
+
+static const struct job_map_rule job_env_rule = {
+    "env",
+    "variables",
+    "variable name",
+    "of A-Z, a-z, 0-9 and '_', not starting with a digit",
+    JOB_MAX_ENV,
+    JOB_MAX_ENV_NAME,
+    JOB_MAX_ENV_VALUE,
+    job_env_name_ok};
+
+static const struct job_map_rule job_labels_rule = {
+    "labels",
+    "labels",
+    "label name",
+    "of letters, digits, '-', '_', '.' and '/', starting with a letter or "
+    "digit",
+    JOB_MAX_LABELS,
+    JOB_MAX_LABEL_KEY,
+    JOB_MAX_LABEL_VALUE,
+    job_label_key_ok};
+
+/* An object of strings with checked names, copied sorted into OUT. */
+static int job_parse_map(json_t *v, const struct job_map_rule *rule,
+                         struct job_pair **out, size_t *n, struct job_ctx *c)
 {
-    char q[JOB_QUOTE_BUF], path[JOB_MAX_ENV_NAME + 8];
+    char q[JOB_QUOTE_BUF], path[JOB_MAX_ENV_NAME + 16];
     const char *key, *s;
     json_t *val;
     size_t len;
@@ -489,27 +524,26 @@ static int job_parse_env(json_t *v, struct job *j, struct job_ctx *c)
         return 0;
     }
     if (!json_is_object(v)) {
-        return job_fail(c, "env: expected an object of strings, got %s",
-                        job_kind(v));
+        return job_fail(c, "%s: expected an object of strings, got %s",
+                        rule->field, job_kind(v));
     }
-    if (json_object_size(v) > JOB_MAX_ENV) {
-        return job_fail(c, "env: at most %d variables, got %zu", JOB_MAX_ENV,
-                        json_object_size(v));
+    if (json_object_size(v) > rule->max_count) {
+        return job_fail(c, "%s: at most %zu %s, got %zu", rule->field,
+                        rule->max_count, rule->things, json_object_size(v));
     }
     json_object_foreach(v, key, val)
     {
-        if (!job_env_name_ok(key, strlen(key))) {
-            return job_fail(c,
-                            "env: bad variable name %s (1..%d of A-Z, a-z, "
-                            "0-9 and '_', not starting with a digit)",
-                            job_quote(q, key, strlen(key)), JOB_MAX_ENV_NAME);
+        if (!rule->name_ok(key, strlen(key))) {
+            return job_fail(c, "%s: bad %s %s (1..%zu %s)", rule->field,
+                            rule->what, job_quote(q, key, strlen(key)),
+                            rule->max_name, rule->name_rule);
         }
-        snprintf(path, sizeof(path), "env.%s", key);
-        if (job_get_str(val, path, JOB_MAX_ENV_VALUE, &s, &len, c) != 0) {
+        snprintf(path, sizeof(path), "%s.%s", rule->field, key);
+        if (job_get_str(val, path, rule->max_value, &s, &len, c) != 0) {
             return -1;
         }
     }
-    return job_copy_pairs(v, &j->env, &j->n_env, c);
+    return job_copy_pairs(v, out, n, c);
 }
 
 static int job_parse_cpu(const json_t *v, struct job *j, struct job_ctx *c)
@@ -637,41 +671,6 @@ static int job_parse_sites(const json_t *v, struct job *j, struct job_ctx *c)
     return 0;
 }
 
-static int job_parse_labels(json_t *v, struct job *j, struct job_ctx *c)
-{
-    char q[JOB_QUOTE_BUF], path[JOB_MAX_LABEL_KEY + 8];
-    const char *key, *s;
-    json_t *val;
-    size_t len;
-
-    if (v == NULL) {
-        return 0;
-    }
-    if (!json_is_object(v)) {
-        return job_fail(c, "labels: expected an object of strings, got %s",
-                        job_kind(v));
-    }
-    if (json_object_size(v) > JOB_MAX_LABELS) {
-        return job_fail(c, "labels: at most %d labels, got %zu", JOB_MAX_LABELS,
-                        json_object_size(v));
-    }
-    json_object_foreach(v, key, val)
-    {
-        if (!job_label_key_ok(key, strlen(key))) {
-            return job_fail(c,
-                            "labels: bad label name %s (1..%d of letters, "
-                            "digits, '-', '_', '.' and '/', starting with a "
-                            "letter or digit)",
-                            job_quote(q, key, strlen(key)), JOB_MAX_LABEL_KEY);
-        }
-        snprintf(path, sizeof(path), "labels.%s", key);
-        if (job_get_str(val, path, JOB_MAX_LABEL_VALUE, &s, &len, c) != 0) {
-            return -1;
-        }
-    }
-    return job_copy_pairs(v, &j->labels, &j->n_labels, c);
-}
-
 static int job_parse_restart(json_t *v, struct job *j, struct job_ctx *c)
 {
     long long attempts = JOB_DEFAULT_ATTEMPTS;
@@ -726,10 +725,12 @@ static int job_parse_root(json_t *root, struct job *j, struct job_ctx *c)
         job_parse_type(json_object_get(root, "type"), j, c) != 0 ||
         job_parse_count(json_object_get(root, "count"), j, c) != 0 ||
         job_parse_command(json_object_get(root, "command"), j, c) != 0 ||
-        job_parse_env(json_object_get(root, "env"), j, c) != 0 ||
+        job_parse_map(json_object_get(root, "env"), &job_env_rule, &j->env,
+                      &j->n_env, c) != 0 ||
         job_parse_resources(json_object_get(root, "resources"), j, c) != 0 ||
         job_parse_sites(json_object_get(root, "sites"), j, c) != 0 ||
-        job_parse_labels(json_object_get(root, "labels"), j, c) != 0 ||
+        job_parse_map(json_object_get(root, "labels"), &job_labels_rule,
+                      &j->labels, &j->n_labels, c) != 0 ||
         job_parse_restart(json_object_get(root, "restart"), j, c) != 0) {
         return -1;
     }
