@@ -15,12 +15,9 @@ VARDE_KEEP is set). The v3 JSON gateway is served on each client URL
 Python 3 standard library only.
 """
 
-import http.client
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -50,46 +47,6 @@ def version():
         return None
 
 
-class JsonClient:
-    """POST JSON over one kept-alive connection (reopened on error)."""
-
-    def __init__(self, host, port, timeout=0.5):
-        self.host = host
-        self.port = port
-        self.timeout = timeout
-        self.conn = None
-
-    def post(self, path, body):
-        """The decoded answer of a 200, or None."""
-        data = json.dumps(body).encode()
-        for attempt in range(2):
-            fresh = self.conn is None
-            try:
-                if fresh:
-                    self.conn = http.client.HTTPConnection(
-                        self.host, self.port, timeout=self.timeout)
-                    self.conn.connect()
-                    self.conn.sock.setsockopt(socket.IPPROTO_TCP,
-                                              socket.TCP_NODELAY, 1)
-                self.conn.request("POST", path, body=data, headers={
-                    "Content-Type": "application/json"})
-                resp = self.conn.getresponse()
-                out = resp.read()
-                if resp.status != 200:
-                    return None
-                return json.loads(out)
-            except (OSError, http.client.HTTPException, ValueError):
-                self.close()
-                if fresh:
-                    return None
-        return None
-
-    def close(self):
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
-
 class Member:
     def __init__(self, ec, idx, host, client_port, peer_port):
         self.ec = ec
@@ -102,7 +59,7 @@ class Member:
         self.log_path = os.path.join(ec.dir, self.name + ".log")
         self.proc = None
         self.member_id = None  # etcd's own id, learnt from its status
-        self.client = JsonClient(host, client_port)
+        self.client = cluster.JsonClient(host, client_port)
 
     @property
     def addr(self):

@@ -184,9 +184,9 @@ def _parse_response(buf, complete=False):
     return None, b""
 
 
-class StatusClient:
-    """GET /v1/status over one kept-alive connection (reopened on error):
-    cheap enough to poll every few milliseconds."""
+class JsonClient:
+    """JSON over one kept-alive connection (reopened on error): cheap
+    enough to poll every few milliseconds. The bench uses it for etcd too."""
 
     def __init__(self, host, port, timeout=0.5):
         self.host = host
@@ -194,8 +194,10 @@ class StatusClient:
         self.timeout = timeout
         self.conn = None
 
-    def get(self):
-        """The node's status as a dict, or None if it did not answer."""
+    def request(self, method, path, body=None):
+        """The decoded answer of a 200, or None if there was none."""
+        data = None if body is None else json.dumps(body).encode()
+        headers = {} if body is None else {"Content-Type": "application/json"}
         for attempt in range(2):
             fresh = self.conn is None
             try:
@@ -205,19 +207,26 @@ class StatusClient:
                     self.conn.connect()
                     self.conn.sock.setsockopt(socket.IPPROTO_TCP,
                                               socket.TCP_NODELAY, 1)
-                self.conn.request("GET", "/v1/status")
+                self.conn.request(method, path, body=data, headers=headers)
                 resp = self.conn.getresponse()
-                data = resp.read()
+                out = resp.read()
                 if resp.getheader("Connection", "").lower() == "close":
                     self.close()
                 if resp.status != 200:
                     return None
-                return json.loads(data)
+                return json.loads(out)
             except (OSError, http.client.HTTPException, ValueError):
                 self.close()
                 if fresh:
                     return None
         return None
+
+    def get(self):
+        """The node's status as a dict, or None if it did not answer."""
+        return self.request("GET", "/v1/status")
+
+    def post(self, path, body):
+        return self.request("POST", path, body)
 
     def close(self):
         if self.conn is not None:
@@ -255,7 +264,7 @@ class Node:
         self.expect_exit = False  # the test stopped it on purpose
         self.starts = 0
         self.exits = []  # (pid, returncode, expected) of past processes
-        self.client = StatusClient(host, port)
+        self.client = JsonClient(host, port)
 
     @property
     def addr(self):
