@@ -12,6 +12,9 @@ int status_main(int argc, char **argv);
 /* `varde kv get|put|del`: the cluster's key-value store. */
 int kv_main(int argc, char **argv);
 
+/* `varde job run|ls|status|stop`: the cluster's jobs. */
+int job_main(int argc, char **argv);
+
 /* `varde demo`: a 3-node raft cluster on this machine, with a tour. */
 int demo_main(int argc, char **argv);
 

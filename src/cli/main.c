@@ -1,5 +1,6 @@
 /* main.c - the varde binary: dispatch to a subcommand. */
 #include "cli/commands.h"
+#include "controller/controller.h"
 #include "node/node.h"
 
 #include <stdio.h>
@@ -20,8 +21,11 @@ static int version_main(int argc, char **argv);
 
 static const struct command commands[] = {
     {"raft", node_main, "run a raft node (the control plane daemon)"},
+    {"controller", controller_main,
+     "run a site's local controller (the edge daemon)"},
     {"status", status_main, "show the raft members, their roles and leader"},
     {"kv", kv_main, "read and write the key-value store: get, put, del"},
+    {"job", job_main, "submit, list, inspect and stop jobs"},
     {"demo", demo_main, "run a 3-node raft cluster here, with a tour"},
     {"help", help_main, "this help, or a command's: varde help COMMAND"},
     {"version", version_main, "print the version"},
