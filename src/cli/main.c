@@ -52,7 +52,7 @@ static void usage(FILE *f)
                "varde, a hierarchical edge orchestrator. Commands:\n\n");
     for (size_t i = 0; i < N_COMMANDS; i++) {
         if (commands[i].summary != NULL) {
-            fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+            fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
         }
     }
     fprintf(f, "\nRun 'varde COMMAND --help' for a command's options. The "
