@@ -121,6 +121,18 @@ static int flag_heartbeat(struct node_opts *o, const char *v,
     return 0;
 }
 
+static int flag_site_ttl(struct node_opts *o, const char *v,
+                         struct node_flags_seen *seen, char *err, size_t errlen)
+{
+    (void)seen;
+    if (parse_ms(v, strlen(v), &o->site_ttl_ms) < 0 || o->site_ttl_ms < 100) {
+        return err_fail(err, errlen,
+                        "--site-ttl \"%s\": expected milliseconds, 100 to %d",
+                        v, NODE_MS_MAX);
+    }
+    return 0;
+}
+
 static int flag_no_prevote(struct node_opts *o, const char *v,
                            struct node_flags_seen *seen, char *err,
                            size_t errlen)
@@ -215,6 +227,7 @@ static const struct node_flag node_flags[] = {
     {"log-level", true, flag_log_level},
     {"snapshot-entries", true, flag_snapshot_entries},
     {"snapshot-keep", true, flag_snapshot_keep},
+    {"site-ttl", true, flag_site_ttl},
 };
 
 const char *node_flags_usage(void)
@@ -244,6 +257,9 @@ const char *node_flags_usage(void)
            "for\n"
            "                             followers a little behind (default "
            "1000)\n"
+           "  --site-ttl MS              a site without a heartbeat for this "
+           "long is\n"
+           "                             declared silent (default 10000)\n"
            "  --help                     this text\n";
 }
 
@@ -338,6 +354,7 @@ enum node_flags_result node_flags_parse(int argc, char **argv,
     out->log_level = LOG_INFO;
     out->snapshot_entries = 10000;
     out->snapshot_keep = 1000;
+    out->site_ttl_ms = 10000;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             return NODE_FLAGS_HELP;

@@ -23,6 +23,7 @@ struct node_opts {
     enum log_level log_level;
     uint64_t snapshot_entries; /* applied entries between snapshots */
     uint64_t snapshot_keep;    /* log entries kept behind a snapshot */
+    uint32_t site_ttl_ms;      /* a site without heartbeats: silent */
 };
 
 enum node_flags_result {

@@ -44,6 +44,19 @@ void fleet_free(struct fleet *f)
     }
 }
 
+void fleet_reset(struct fleet *f)
+{
+    fleet_clear(f);
+}
+
+void fleet_swap(struct fleet *a, struct fleet *b)
+{
+    struct fleet t = *a;
+
+    *a = *b;
+    *b = t;
+}
+
 uint64_t fleet_index(const struct fleet *f)
 {
     return f->index;

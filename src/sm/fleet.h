@@ -48,6 +48,7 @@ struct fleet;
 
 /* What applying one entry did, for the request that proposed it. */
 struct fleet_result {
+    const char *op;        /* the entry's op, "" when malformed */
     int status;            /* 200; 400 malformed or refused; 404 unknown */
     char error[200];       /* when status is not 200 */
     uint64_t version;      /* job_put: the job's version now */
@@ -60,6 +61,10 @@ struct fleet_result {
 
 struct fleet *fleet_new(void);
 void fleet_free(struct fleet *f);
+
+/* Empty F; exchange the contents of A and B. */
+void fleet_reset(struct fleet *f);
+void fleet_swap(struct fleet *a, struct fleet *b);
 
 /* Whether the LEN bytes of DATA are a fleet entry (by the tag alone). */
 bool fleet_is_entry(const void *data, size_t len);

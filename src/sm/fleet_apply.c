@@ -521,6 +521,7 @@ int fleet_apply(struct fleet *f, const void *data, size_t len, uint64_t index,
     size_t i;
 
     memset(res, 0, sizeof(*res));
+    res->op = "";
     res->status = 200;
     if (!fleet_is_entry(data, len)) {
         return refuse(res, 400, "%s", "not a fleet entry");
@@ -532,6 +533,7 @@ int fleet_apply(struct fleet *f, const void *data, size_t len, uint64_t index,
     op = str(o, "op");
     for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
         if (strcmp(ops[i].op, op) == 0) {
+            res->op = ops[i].op;
             rc = ops[i].fn(f, o, index, res);
             break;
         }
