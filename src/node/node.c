@@ -388,6 +388,25 @@ static void node_report_failed(struct node *n, unsigned failed,
     }
 }
 
+/* Apply committed entry E: a fleet entry to the fleet, anything else to the
+ * key-value store. A fleet entry still passes through the store as a no-op,
+ * which moves the applied index and answers a key-value write whose entry
+ * it replaced. Returns 0, or -1 when the node must stop. */
+static int node_apply(struct node *n, const struct raft_entry *e)
+{
+    struct raft_entry skip;
+
+    if (e->type != RAFT_ENTRY_NORMAL || !fleet_is_entry(e->data, e->len)) {
+        return node_kv_apply(n, e);
+    }
+    if (node_fleet_apply(n, e) < 0) {
+        return -1;
+    }
+    skip = *e;
+    skip.type = RAFT_ENTRY_NOOP;
+    return node_kv_apply(n, &skip);
+}
+
 /* Steps 4 to 6 of a batch: send, apply, serve reads. Sets the bits of
  * peers whose requests with entries could not be sent in *FAILED. Returns
  * 0, or -1 when the node must stop. */
@@ -404,9 +423,12 @@ static int node_batch_out(struct node *n, const struct raft_ready *rd,
         }
     }
     for (size_t i = 0; i < rd->n_committed; i++) {
-        if (node_kv_apply(n, &rd->committed[i]) < 0) {
+        if (node_apply(n, &rd->committed[i]) < 0) {
             return -1;
         }
+    }
+    if (rd->n_committed > 0) {
+        node_fleet_applied(n);
     }
     node_kv_reads_confirmed(n, rd->reads, rd->n_reads);
     node_kv_serve_reads(n);
@@ -447,6 +469,7 @@ static void node_check_role(struct node *n)
         node_kv_leadership_lost(n);
     }
     n->was_leader = st.role == RAFT_LEADER;
+    node_fleet_role(n, n->was_leader);
 }
 
 void node_drive(struct node *n)
@@ -786,7 +809,8 @@ int node_open(struct node *n, const struct node_opts *opts, char *err,
         snprintf(err, errlen, "cannot create the event loop");
         return -1;
     }
-    if (node_open_core(n, err, errlen) < 0 ||
+    if (node_fleet_open(n, err, errlen) < 0 ||
+        node_open_core(n, err, errlen) < 0 ||
         node_snap_restore(n, err, errlen) < 0 ||
         node_open_events(n, err, errlen) < 0 ||
         node_kv_open(n, err, errlen) < 0 ||
@@ -822,6 +846,7 @@ void node_close(struct node *n)
     n->done = true;
     node_pending_expire(n, UINT64_MAX, "shutting down");
     node_kv_close(n);
+    node_fleet_close(n);
     node_fwd_free(n->fwd);
     n->fwd = NULL;
     node_snap_close(n);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #define NODE_API_SMALL_BODY 4096
+#define NODE_API_SITE_BODY (512u << 10) /* a report batch of 1000 tasks */
 #define NODE_API_LOG_EVERY_MS 10000
 
 void node_api_log_refusal(struct evhttp_request *req, const char *path,
@@ -295,6 +296,7 @@ static void api_metrics_cb(struct evhttp_request *req, void *arg)
     api_metric(f, "varde_raft_commit_index", "gauge",
                "Highest log index known to be committed.", st.commit_index);
     api_metrics_kv(n, f);
+    node_fleet_metrics(n, f);
     api_metrics_peers(n, f);
     if (fclose(f) != 0 || text == NULL) {
         free(text);
@@ -317,6 +319,15 @@ static const struct http_route api_routes[] = {
     {KVAPI_PREFIX, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE,
      SM_MAX_VALUE, api_kv_cb},
     {"/v1/status", EVHTTP_REQ_GET, NODE_API_SMALL_BODY, api_status_cb},
+    {"/v1/jobs", EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_MAX_TEXT,
+     node_fleet_jobs_cb},
+    {"/v1/jobs/", EVHTTP_REQ_GET | EVHTTP_REQ_DELETE, NODE_API_SMALL_BODY,
+     node_fleet_job_cb},
+    {"/v1/tasks", EVHTTP_REQ_GET, NODE_API_SMALL_BODY, node_fleet_tasks_cb},
+    {"/v1/sites", EVHTTP_REQ_GET, NODE_API_SMALL_BODY, node_fleet_sites_cb},
+    {"/v1/sites/", EVHTTP_REQ_GET | EVHTTP_REQ_POST, NODE_API_SITE_BODY,
+     node_fleet_site_cb},
+    {"/v1/agents", EVHTTP_REQ_GET, NODE_API_SMALL_BODY, node_fleet_agents_cb},
     {"/v1/leader/transfer", EVHTTP_REQ_POST, NODE_API_SMALL_BODY,
      api_transfer_cb},
     {"/metrics", EVHTTP_REQ_GET, NODE_API_SMALL_BODY, api_metrics_cb},

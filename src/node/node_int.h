@@ -7,6 +7,7 @@
 #include "node/hist.h"
 #include "node/kvapi.h"
 #include "node/node_flags.h"
+#include "node/node_fleet.h"
 #include "node/node_fwd.h"
 #include "raft/raft.h"
 #include "sm/kv.h"
@@ -127,6 +128,7 @@ struct node {
 
     /* The state machine and where it stands. */
     struct kv *kv;
+    struct node_fleet *fleet; /* node_fleet.c */
     uint64_t applied, applied_term;
     uint64_t snap_index, snap_term; /* the newest snapshot on disk */
     uint64_t snap_prev_index;       /* the one before it (0: unknown) */

@@ -41,6 +41,7 @@
  * from a term older than this node's is refused with the current term.
  */
 #include "node/node_int.h"
+#include "sm/state.h"
 
 #include "util/log.h"
 
@@ -69,7 +70,8 @@ static int snap_restore_state(struct node *n, char *err, size_t errlen)
         0) {
         return -1;
     }
-    if (info.index > 0 && kv_decode(n->kv, body, len, why, sizeof(why)) < 0) {
+    if (info.index > 0 && sm_state_decode(n->kv, node_fleet_state(n), body, len,
+                                          why, sizeof(why)) < 0) {
         snprintf(err, errlen, "snapshot %llu/%llu: %s",
                  (unsigned long long)info.term, (unsigned long long)info.index,
                  why);
@@ -186,7 +188,7 @@ static int snap_save_state(struct node *n, size_t *bytes)
     char err[256];
     int rc;
 
-    if (kv_encode(n->kv, &body, &len) < 0) {
+    if (sm_state_encode(n->kv, node_fleet_state(n), &body, &len) < 0) {
         snprintf(err, sizeof(err), "out of memory encoding the store");
         rc = -1;
     } else {
@@ -262,7 +264,8 @@ int node_snap_install(struct node *n, const struct raft_snapshot_ref *s)
 
     if (snap_load(n->opts.data_dir, s->last_index, s->last_term, &info, &body,
                   &len, err, sizeof(err)) < 0 ||
-        kv_decode(n->kv, body, len, err, sizeof(err)) < 0 ||
+        sm_state_decode(n->kv, node_fleet_state(n), body, len, err,
+                        sizeof(err)) < 0 ||
         wal_reset(n->wal, s->last_index + 1, err, sizeof(err)) < 0) {
         log_error("snap", "cannot install snapshot %llu/%llu: %s -> stop",
                   (unsigned long long)s->last_term,
@@ -283,6 +286,7 @@ int node_snap_install(struct node *n, const struct raft_snapshot_ref *s)
              (unsigned long long)s->last_index, kv_count(n->kv),
              (unsigned long long)(s->last_index + 1));
     node_kv_installed(n, s->last_index);
+    node_fleet_installed(n, s->last_index);
     return 0;
 }
 

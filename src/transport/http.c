@@ -77,7 +77,9 @@ void http_reply_text(struct evhttp_request *req, int status,
 
 void http_reply_json(struct evhttp_request *req, int status, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    /* Ten significant digits print 0.1 as 0.1, not 0.10000000000000001. */
+    char *text =
+        body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 
     size_t n;
     char *line;

@@ -1,0 +1,482 @@
+/* node_fleet_api.c - the HTTP endpoints of jobs, sites and tasks
+ * (docs/fleet.md): users' requests are served by the leader (followers
+ * forward them), controllers' by the leader alone. */
+#include "node/node_fleet.h"
+
+#include "node/node_int.h"
+#include "util/log.h"
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------
+ * Query strings: known parameters only, each at most once.
+ */
+
+#define QUERY_MAX 4
+
+struct query {
+    const char *names[QUERY_MAX + 1]; /* NULL-terminated, set by the caller */
+    const char *values[QUERY_MAX];    /* NULL: absent; "" when no value */
+    struct evkeyvalq q;
+};
+
+/* Parse REQ's query into QY. Returns 0, or -1 after a 400. */
+static int query_parse(struct evhttp_request *req, struct query *qy)
+{
+    struct evkeyval *kv;
+
+    memset(qy->values, 0, sizeof(qy->values));
+    if (http_query(req, &qy->q) < 0) {
+        http_reply_error(req, 400, "malformed query string");
+        return -1;
+    }
+    for (kv = qy->q.tqh_first; kv != NULL; kv = kv->next.tqe_next) {
+        size_t i = 0;
+
+        while (qy->names[i] != NULL && strcmp(qy->names[i], kv->key) != 0) {
+            i++;
+        }
+        if (qy->names[i] == NULL || qy->values[i] != NULL) {
+            http_reply_error(req, 400, "%s query parameter \"%.32s\"",
+                             qy->names[i] ? "repeated" : "unknown", kv->key);
+            evhttp_clear_headers(&qy->q);
+            return -1;
+        }
+        qy->values[i] = kv->value ? kv->value : "";
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Where a request is served.
+ */
+
+static void reply_503(struct evhttp_request *req, const char *why)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+                      "1");
+    http_reply_error(req, 503, "%s", why);
+}
+
+/* Whether a user's request may be served here; else it is forwarded or
+ * answered. STALE: a read that any node may serve. */
+static bool fleet_here(struct node *n, struct evhttp_request *req, bool write,
+                       bool stale)
+{
+    struct raft_status st;
+    int hops;
+
+    if (n->done) {
+        reply_503(req, "shutting down");
+        return false;
+    }
+    if (stale || node_fleet_leading(n)) {
+        return true;
+    }
+    raft_status(n->raft, &st);
+    if (st.role == RAFT_LEADER || st.leader == 0 || st.leader == st.id) {
+        reply_503(req, st.role == RAFT_LEADER
+                           ? "leader still catching up with its log, retry"
+                           : "no leader");
+        return false;
+    }
+    hops = node_fwd_hops(req);
+    if (hops >= NODE_FWD_MAX_HOPS) {
+        reply_503(req, "not the leader, and forwarded too often already");
+        return false;
+    }
+    node_fwd_send(n->fwd, req, st.leader, hops, write);
+    return false;
+}
+
+/* Controllers talk to the leader only: a follower says who leads. */
+static bool fleet_leader_only(struct node *n, struct evhttp_request *req)
+{
+    struct raft_status st;
+    const struct addr *a;
+
+    if (n->done) {
+        reply_503(req, "shutting down");
+        return false;
+    }
+    if (node_fleet_leading(n)) {
+        return true;
+    }
+    raft_status(n->raft, &st);
+    a = st.leader && st.leader != st.id ? peers_find(&n->opts.peers, st.leader)
+                                        : NULL;
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+                      "1");
+    http_reply_json(req, 503,
+                    json_pack("{s:s,s:s?}", "error", "not the leader", "leader",
+                              a ? a->text : NULL));
+    return false;
+}
+
+/* Reply 200 with VIEW (NULL: out of memory) wrapped as {"index", KEY}. */
+static void reply_view(struct node *n, struct evhttp_request *req,
+                       const char *key, json_t *view)
+{
+    if (view == NULL) {
+        http_reply_error(req, 500, "out of memory");
+        return;
+    }
+    http_reply_json(
+        req, 200,
+        json_pack("{s:I,s:o}", "index", (json_int_t)n->applied, key, view));
+}
+
+/* The part of the path after PREFIX, checked as a name; NULL after a 400
+ * or 404. REST receives what follows a '/' after the name, if anything. */
+static const char *path_name(struct evhttp_request *req, const char *prefix,
+                             char *name, size_t cap, const char **rest)
+{
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    const char *p = path + strlen(prefix), *slash = strchr(p, '/');
+    size_t len = slash ? (size_t)(slash - p) : strlen(p);
+    char err[160];
+
+    if (len == 0 || len >= cap) {
+        http_reply_error(req, len ? 400 : 404, "%s", "name of 1..64 bytes");
+        return NULL;
+    }
+    memcpy(name, p, len);
+    name[len] = '\0';
+    if (fleet_site_name_check(name, err, sizeof(err)) < 0) {
+        http_reply_error(req, 400, "%s", err);
+        return NULL;
+    }
+    *rest = slash ? slash + 1 : NULL;
+    return name;
+}
+
+/* ------------------------------------------------------------------------
+ * Users: jobs.
+ */
+
+static bool site_known(void *arg, const char *site)
+{
+    struct fleet_site_info si;
+
+    return fleet_site_find(node_fleet_state(arg), site, &si);
+}
+
+static void job_submit(struct node *n, struct evhttp_request *req)
+{
+    size_t len;
+    const char *body = http_body(req, &len);
+    struct job *job = NULL;
+    uint8_t *entry;
+    size_t elen;
+    char err[300];
+    int rc = job_parse_json(body, len, &job, err, sizeof(err));
+
+    if (rc != JOB_OK) {
+        http_reply_error(req,
+                         rc == JOB_ERR_TOO_LARGE ? 413
+                         : rc == JOB_ERR_INVALID ? 400
+                                                 : 500,
+                         "%s", err);
+        return;
+    }
+    if (job_check_sites(job, site_known, n, err, sizeof(err)) != JOB_OK) {
+        job_free(job);
+        http_reply_error(req, 400, "%s", err);
+        return;
+    }
+    rc = fleet_entry_job_put(job, &entry, &elen, err, sizeof(err));
+    if (rc != 0) {
+        job_free(job);
+        http_reply_error(req, rc, "%s", err);
+        return;
+    }
+    node_fleet_propose(n, req, NODE_FLEET_JOB_PUT, job->id, entry, elen);
+    job_free(job);
+}
+
+void node_fleet_jobs_cb(struct evhttp_request *req, void *arg)
+{
+    struct node *n = arg;
+    bool post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
+    struct query qy = {.names = {"stale", NULL}};
+
+    if (query_parse(req, &qy) < 0) {
+        return;
+    }
+    if (fleet_here(n, req, post, !post && qy.values[0] != NULL)) {
+        if (post) {
+            job_submit(n, req);
+        } else {
+            reply_view(n, req, "jobs", fleet_jobs_json(node_fleet_state(n)));
+        }
+    }
+    evhttp_clear_headers(&qy.q);
+}
+
+static void job_get(struct node *n, struct evhttp_request *req, const char *id)
+{
+    json_t *o = fleet_job_json(node_fleet_state(n), id);
+
+    if (o == NULL) {
+        http_reply_error(req,
+                         fleet_job_exists(node_fleet_state(n), id) ? 500 : 404,
+                         "no job \"%s\"", id);
+        return;
+    }
+    json_object_set_new(o, "index", json_integer((json_int_t)n->applied));
+    json_object_set_new(o, "notes", node_fleet_notes_json(n, id));
+    http_reply_json(req, 200, o);
+}
+
+static void job_stop(struct node *n, struct evhttp_request *req, const char *id)
+{
+    uint8_t *entry;
+    size_t len;
+    char err[200];
+    int rc;
+
+    if (!fleet_job_exists(node_fleet_state(n), id)) {
+        http_reply_error(req, 404, "no job \"%s\"", id);
+        return;
+    }
+    rc = fleet_entry_job_stop(id, &entry, &len, err, sizeof(err));
+    if (rc != 0) {
+        http_reply_error(req, rc, "%s", err);
+        return;
+    }
+    node_fleet_propose(n, req, NODE_FLEET_JOB_STOP, id, entry, len);
+}
+
+void node_fleet_job_cb(struct evhttp_request *req, void *arg)
+{
+    struct node *n = arg;
+    bool del = evhttp_request_get_command(req) == EVHTTP_REQ_DELETE;
+    struct query qy = {.names = {"stale", NULL}};
+    char id[JOB_MAX_ID + 1];
+    const char *rest;
+
+    if (path_name(req, "/v1/jobs/", id, sizeof(id), &rest) == NULL) {
+        return;
+    }
+    if (rest != NULL) {
+        http_reply_error(req, 404, "no such path");
+        return;
+    }
+    if (query_parse(req, &qy) < 0) {
+        return;
+    }
+    if (fleet_here(n, req, del, !del && qy.values[0] != NULL)) {
+        if (del) {
+            job_stop(n, req, id);
+        } else {
+            job_get(n, req, id);
+        }
+    }
+    evhttp_clear_headers(&qy.q);
+}
+
+/* ------------------------------------------------------------------------
+ * Users: tasks, sites, agents.
+ */
+
+void node_fleet_tasks_cb(struct evhttp_request *req, void *arg)
+{
+    struct node *n = arg;
+    struct query qy = {.names = {"stale", "job", "site", NULL}};
+
+    if (query_parse(req, &qy) < 0) {
+        return;
+    }
+    if (fleet_here(n, req, false, qy.values[0] != NULL)) {
+        reply_view(
+            n, req, "tasks",
+            fleet_tasks_json(node_fleet_state(n), qy.values[1], qy.values[2]));
+    }
+    evhttp_clear_headers(&qy.q);
+}
+
+void node_fleet_sites_cb(struct evhttp_request *req, void *arg)
+{
+    struct node *n = arg;
+    struct query qy = {.names = {"stale", NULL}};
+
+    if (query_parse(req, &qy) < 0) {
+        return;
+    }
+    if (fleet_here(n, req, false, qy.values[0] != NULL)) {
+        reply_view(
+            n, req, "sites",
+            fleet_sites_json(node_fleet_state(n), node_fleet_heard_ago, n));
+    }
+    evhttp_clear_headers(&qy.q);
+}
+
+void node_fleet_agents_cb(struct evhttp_request *req, void *arg)
+{
+    struct node *n = arg;
+    struct query qy = {.names = {"stale", NULL}};
+
+    if (query_parse(req, &qy) < 0) {
+        return;
+    }
+    if (fleet_here(n, req, false, qy.values[0] != NULL)) {
+        reply_view(n, req, "agents", json_array());
+    }
+    evhttp_clear_headers(&qy.q);
+}
+
+/* ------------------------------------------------------------------------
+ * Controllers: /v1/sites/NAME/register, heartbeat, reports, assignments.
+ */
+
+static void site_register(struct node *n, struct evhttp_request *req,
+                          const char *site)
+{
+    size_t len, elen;
+    const char *body = http_body(req, &len);
+    uint8_t *entry;
+    char err[300];
+    int rc = fleet_entry_site_register(site, body, len, &entry, &elen, err,
+                                       sizeof(err));
+
+    if (rc != 0) {
+        http_reply_error(req, rc, "%s", err);
+        return;
+    }
+    node_fleet_propose(n, req, NODE_FLEET_REGISTER, site, entry, elen);
+}
+
+static void site_heartbeat(struct node *n, struct evhttp_request *req,
+                           const char *site)
+{
+    struct fleet_site_info si;
+
+    if (!fleet_site_find(node_fleet_state(n), site, &si)) {
+        http_reply_error(req, 404, "site not registered");
+        return;
+    }
+    node_fleet_heard(n, site);
+    fleet_site_find(node_fleet_state(n), site, &si);
+    http_reply_json(
+        req, 200,
+        json_pack("{s:s,s:I,s:I,s:s}", "site", site, "index",
+                  (json_int_t)n->applied, "report_seq",
+                  (json_int_t)si.report_seq, "status",
+                  si.status == SCHED_SITE_CONNECTED ? "connected" : "silent"));
+}
+
+static void site_report(struct node *n, struct evhttp_request *req,
+                        const char *site)
+{
+    size_t len, elen;
+    const char *body = http_body(req, &len);
+    struct fleet_site_info si;
+    uint8_t *entry;
+    char err[300];
+    int rc;
+
+    if (!fleet_site_find(node_fleet_state(n), site, &si)) {
+        http_reply_error(req, 404, "site not registered");
+        return;
+    }
+    rc = fleet_entry_report(site, body, len, &entry, &elen, err, sizeof(err));
+    if (rc != 0) {
+        http_reply_error(req, rc, "%s", err);
+        return;
+    }
+    node_fleet_heard(n, site);
+    node_fleet_propose(n, req, NODE_FLEET_REPORT, site, entry, elen);
+}
+
+/* A duration: digits then "ms" or "s" (none: seconds). Returns -1 when it
+ * is not one. */
+static long long parse_wait(const char *s)
+{
+    char *end;
+    long long v;
+
+    if (s[0] < '0' || s[0] > '9') {
+        return -1;
+    }
+    v = strtoll(s, &end, 10);
+    if (v > NODE_FLEET_WATCH_MAX_MS) {
+        return -1;
+    }
+    if (strcmp(end, "ms") == 0) {
+        return v;
+    }
+    if (*end == '\0' || strcmp(end, "s") == 0) {
+        return v * 1000;
+    }
+    return -1;
+}
+
+static void site_assignments(struct node *n, struct evhttp_request *req,
+                             const char *site)
+{
+    struct query qy = {.names = {"index", "wait", NULL}};
+    unsigned long long index = 0;
+    long long wait = NODE_FLEET_WATCH_DEFAULT_MS;
+    char *end = NULL;
+
+    if (query_parse(req, &qy) < 0) {
+        return;
+    }
+    if (qy.values[0] != NULL &&
+        (qy.values[0][0] < '0' || qy.values[0][0] > '9' ||
+         (index = strtoull(qy.values[0], &end, 10), *end != '\0'))) {
+        http_reply_error(req, 400, "index: expected a log index");
+    } else if (qy.values[1] != NULL && ((wait = parse_wait(qy.values[1])) < 0 ||
+                                        wait > NODE_FLEET_WATCH_MAX_MS)) {
+        http_reply_error(req, 400,
+                         "wait: expected a duration like 30s or 500ms, at "
+                         "most %ds",
+                         NODE_FLEET_WATCH_MAX_MS / 1000);
+    } else {
+        node_fleet_watch(n, req, site, index, (uint64_t)wait);
+    }
+    evhttp_clear_headers(&qy.q);
+}
+
+void node_fleet_site_cb(struct evhttp_request *req, void *arg)
+{
+    struct node *n = arg;
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    char site[JOB_MAX_ID + 1];
+    const char *rest;
+
+    if (path_name(req, "/v1/sites/", site, sizeof(site), &rest) == NULL) {
+        return;
+    }
+    if (rest == NULL) {
+        http_reply_error(req, 404, "no such path: /v1/sites/%s/ACTION", site);
+        return;
+    }
+    if (cmd == EVHTTP_REQ_GET && strcmp(rest, "assignments") == 0) {
+        if (fleet_leader_only(n, req)) {
+            site_assignments(n, req, site);
+        }
+        return;
+    }
+    if (cmd != EVHTTP_REQ_POST ||
+        (strcmp(rest, "register") != 0 && strcmp(rest, "heartbeat") != 0 &&
+         strcmp(rest, "reports") != 0)) {
+        http_reply_error(req, cmd == EVHTTP_REQ_POST ? 404 : 405,
+                         "expected POST register, heartbeat or reports, or "
+                         "GET assignments");
+        return;
+    }
+    if (!fleet_leader_only(n, req)) {
+        return;
+    }
+    if (rest[0] == 'r' && rest[2] == 'g') {
+        site_register(n, req, site);
+    } else if (rest[0] == 'h') {
+        site_heartbeat(n, req, site);
+    } else {
+        site_report(n, req, site);
+    }
+}
