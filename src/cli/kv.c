@@ -1,21 +1,22 @@
 /* kv.c - `varde kv get|put|del`: the cluster's key-value store.
  *
- * One request to one node (--addr, $VARDE_ADDR, 127.0.0.1:7101), which
- * forwards it to the leader when it is a follower. The only retry is the
- * one the server asks for: a 503 with Retry-After (no leader yet) is tried
- * again, waiting what the server says but at most KV_WAIT_MAX_MS at a time
- * and KV_RETRY_MS in all. Nothing else is retried, and no other node is
- * tried: a write whose answer got lost (504, a timeout) may have been
- * applied, and the user is told so instead.
+ * One request to the raft nodes of --addr ($VARDE_ADDR, 127.0.0.1:7101;
+ * one node or a comma list), made by api.h: the first node takes it, a
+ * follower forwards it to the leader, and the only retry is the one the
+ * server asks for (a 503 with Retry-After: no leader yet), for up to
+ * API_RETRY_MS. Another node of the list is tried only when the one asked
+ * could not be reached; a write whose answer got lost (504, a timeout) may
+ * have been applied, and the user is told so instead of it being sent
+ * again.
  *
  * The key goes into the path percent-encoded, '/' kept as is. The value of
  * a put is the request body, bytes as given; GET answers with "value" (a
  * JSON string) or "value_base64" (bytes that are not UTF-8 text), and both
  * print as the stored bytes.
  */
+#include "cli/api.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
-#include "cli/http_client.h"
 #include "sm/command.h"
 #include "transport/base64.h"
 
@@ -28,23 +29,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#define KV_CONNECT_MS 2000
-#define KV_TOTAL_MS 20000  /* one request: above the nodes' forwarding limit */
-#define KV_RETRY_MS 5000   /* all retries of a 503 together */
-#define KV_WAIT_MIN_MS 100 /* between two tries, whatever Retry-After says */
-#define KV_WAIT_MAX_MS 1000
-#define KV_MAX_TRIES 100
 #define KV_MAX_RESPONSE (1u << 20) /* a 64 KiB value, escaped, fits */
 #define KV_KEY_SANE 4096 /* longer is never valid: refused before encoding */
-#define KV_ERR_SHOWN 300 /* bytes of a server's message we print */
 
 /* What one invocation asks for, from the command line. */
 struct kv_args {
-    const char *cmd; /* "kv get", for messages */
-    const char *addr;
+    const char *cmd;  /* "kv get", for messages */
+    const char *addr; /* --addr, or NULL */
+    struct api_addrs addrs;
     const char *key;
     const char *value; /* put: the value's bytes (argv or value_buf) */
     size_t value_len;
@@ -69,7 +63,8 @@ static const char kv_usage[] =
     "\n"
     "Keys are 1 to 512 printable ASCII bytes without spaces ('/' is fine);\n"
     "values are at most 64 KiB. 'varde kv get --help' and so on for more.\n"
-    "The node: --addr, else $VARDE_ADDR, else 127.0.0.1:7101.\n"
+    "The node: --addr, else $VARDE_ADDR, else 127.0.0.1:7101; a comma list\n"
+    "of nodes is tried in order while a node cannot be reached.\n"
     "\n"
     "Exit status: 0 done, 1 failed (the reason on stderr), 2 bad usage.\n";
 
@@ -122,60 +117,8 @@ static const char kv_del_usage[] =
     "\n"
     "Exit status: 0 done, 1 failed, 2 bad usage.\n";
 
-static int64_t kv_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void kv_sleep_ms(int64_t ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000,
-                          .tv_nsec = (ms % 1000) * 1000000};
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-    }
-}
-
 /* ---------------------------------------------------------------------
  * the request */
-
-static bool kv_unreserved(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-           c == '~' || c == '/';
-}
-
-/* "/v1/kv/" + KEY percent-encoded + QUERY (may be ""). Returns a malloc'd
- * string, or NULL out of memory. */
-static char *kv_path(const char *key, const char *query)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t klen = strlen(key), o;
-    char *p = malloc(sizeof "/v1/kv/" + 3 * klen + strlen(query));
-
-    if (p == NULL) {
-        return NULL;
-    }
-    memcpy(p, "/v1/kv/", 7);
-    o = 7;
-    for (size_t i = 0; i < klen; i++) {
-        unsigned char c = (unsigned char)key[i];
-
-        if (kv_unreserved(c)) {
-            p[o++] = (char)c;
-        } else {
-            p[o++] = '%';
-            p[o++] = hex[c >> 4];
-            p[o++] = hex[c & 15];
-        }
-    }
-    memcpy(p + o, query, strlen(query) + 1);
-    return p;
-}
 
 /* The query string for A's options: "?stale", "?cas=N" or "". */
 static void kv_query(const struct kv_args *a, char *buf, size_t len)
@@ -189,83 +132,8 @@ static void kv_query(const struct kv_args *a, char *buf, size_t len)
     }
 }
 
-/* Run CALL; while the answer is a 503 with Retry-After, wait and run it
- * again, within KV_RETRY_MS. Returns the number of tries (at least 1), and
- * the time they took in *MS; CALL holds the last outcome. */
-static int kv_exchange(struct http_call *call, int64_t *ms)
-{
-    const struct http_opts opts = {.connect_ms = KV_CONNECT_MS,
-                                   .total_ms = KV_TOTAL_MS,
-                                   .max_response = KV_MAX_RESPONSE};
-    int64_t start = kv_now_ms();
-    int tries = 0;
-
-    for (;;) {
-        int64_t wait, left;
-
-        tries++;
-        http_request(call, &opts);
-        *ms = kv_now_ms() - start;
-        left = KV_RETRY_MS - *ms;
-        if (call->error != HTTP_OK || call->status != 503 ||
-            call->retry_after < 0 || tries >= KV_MAX_TRIES || left <= 0) {
-            return tries;
-        }
-        wait = (int64_t)call->retry_after * 1000;
-        wait = wait < KV_WAIT_MIN_MS ? KV_WAIT_MIN_MS : wait;
-        wait = wait > KV_WAIT_MAX_MS ? KV_WAIT_MAX_MS : wait;
-        kv_sleep_ms(wait < left ? wait : left);
-        http_call_clear(call);
-    }
-}
-
 /* ---------------------------------------------------------------------
  * the answer */
-
-/* Copy S to BUF without control bytes (a server's text goes to a
- * terminal), at most KV_ERR_SHOWN bytes of it. */
-static void kv_clean(const char *s, char *buf, size_t len)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; s[i] != '\0' && i < KV_ERR_SHOWN && o + 1 < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        buf[o++] = c < ' ' || c == 0x7f ? '?' : (char)c;
-    }
-    buf[o] = '\0';
-}
-
-/* The answer's body as a JSON object (a new reference), or NULL. */
-static json_t *kv_body(const struct http_call *call)
-{
-    json_t *j;
-
-    if (call->resp_body == NULL) {
-        return NULL;
-    }
-    j = json_loadb(call->resp_body, call->resp_len, JSON_ALLOW_NUL, NULL);
-    if (j != NULL && !json_is_object(j)) {
-        json_decref(j);
-        return NULL;
-    }
-    return j;
-}
-
-/* The answer's "error" into BUF, or a description of the answer when it
- * has none. */
-static void kv_server_error(const struct http_call *call, json_t *body,
-                            char *buf, size_t len)
-{
-    const char *e = json_string_value(json_object_get(body, "error"));
-
-    if (e != NULL && e[0] != '\0') {
-        kv_clean(e, buf, len);
-    } else {
-        snprintf(buf, len, "%s answered HTTP %d without an error message",
-                 call->addr, call->status);
-    }
-}
 
 /* One line on stderr for a 409: the server's message, and where the key
  * is now when the answer says. */
@@ -292,46 +160,24 @@ static void kv_report_conflict(const struct kv_args *a, json_t *body,
     }
 }
 
-/* Say on stderr why CALL, tried TRIES times, did not succeed. Returns 1. */
-static int kv_report_failure(const struct kv_args *a,
-                             const struct http_call *call, int tries,
-                             int64_t ms)
+/* Say on stderr why the call in RES did not succeed. Returns 1. */
+static int kv_report_failure(const struct kv_args *a, const struct api_res *res,
+                             json_t *body)
 {
-    char msg[KV_ERR_SHOWN + 128];
-    json_t *body;
+    char msg[API_ERR_SHOWN + 512];
+    int status = res->call.error == HTTP_OK ? res->call.status : 0;
 
-    bool sent = call->error == HTTP_E_TIMEOUT || call->error == HTTP_E_IO ||
-                call->error == HTTP_E_PROTO;
-
-    if (sent && strcmp(call->method, "GET") != 0) {
-        fprintf(stderr, "varde: %s; the write may or may not have happened\n",
-                call->errmsg);
-        return 1;
-    }
-    if (call->error == HTTP_E_CONNECT &&
-        strstr(call->errmsg, "refused") != NULL) {
-        fprintf(stderr, "varde: %s (is a varde raft node there? see --addr)\n",
-                call->errmsg);
-        return 1;
-    }
-    if (call->error != HTTP_OK) {
-        fprintf(stderr, "varde: %s\n", call->errmsg);
-        return 1;
-    }
-
-    body = kv_body(call);
-    kv_server_error(call, body, msg, sizeof msg);
-    if (call->status == 404 && strcmp(msg, "no such key") == 0) {
+    api_failure(res, body, msg, sizeof msg);
+    if (status == 404 && strcmp(msg, "no such key") == 0) {
         fprintf(stderr, "varde: no such key: %s\n", a->key);
-    } else if (call->status == 409) {
+    } else if (status == 409) {
         kv_report_conflict(a, body, msg);
-    } else if (call->status == 503 && tries > 1) {
-        fprintf(stderr, "varde: %s (still, after %d tries in %.1f s)\n", msg,
-                tries, (double)ms / 1000);
+    } else if (status == 200) {
+        fprintf(stderr, "varde: %s answered 200 without a JSON object\n",
+                res->addr);
     } else {
         fprintf(stderr, "varde: %s\n", msg);
     }
-    json_decref(body);
     return 1;
 }
 
@@ -339,35 +185,31 @@ static int kv_report_failure(const struct kv_args *a,
  * why on stderr and return NULL. */
 static json_t *kv_run(const struct kv_args *a, const char *method)
 {
-    struct http_call call = {.method = method, .addr = a->addr};
+    struct api_req req = {.method = method,
+                          .body = a->value,
+                          .body_len = a->value_len,
+                          .content_type = "application/octet-stream",
+                          .max_response = KV_MAX_RESPONSE};
+    struct api_res res;
     char query[64];
-    json_t *body = NULL;
+    json_t *body;
     char *path;
-    int64_t ms = 0;
-    int tries;
 
     kv_query(a, query, sizeof query);
-    path = kv_path(a->key, query);
+    path = api_path("/v1/kv/", a->key, true, query);
     if (path == NULL) {
         fprintf(stderr, "varde: out of memory\n");
         return NULL;
     }
-    call.path = path;
-    call.body = a->value;
-    call.body_len = a->value_len;
-    call.content_type = "application/octet-stream";
-
-    tries = kv_exchange(&call, &ms);
-    if (call.error == HTTP_OK && call.status == 200) {
-        body = kv_body(&call);
-        if (body == NULL) {
-            fprintf(stderr, "varde: %s answered 200 without a JSON object\n",
-                    a->addr);
-        }
-    } else {
-        kv_report_failure(a, &call, tries, ms);
+    req.path = path;
+    api_call(&a->addrs, &req, &res);
+    body = api_json(&res);
+    if (res.call.error != HTTP_OK || res.call.status != 200 || body == NULL) {
+        kv_report_failure(a, &res, body);
+        json_decref(body);
+        body = NULL;
     }
-    http_call_clear(&call);
+    api_res_clear(&res);
     free(path);
     return body;
 }
@@ -650,7 +492,7 @@ static const struct kv_sub kv_subs[] = {
 static int kv_sub_main(const struct kv_sub *sub, int argc, char **argv)
 {
     struct kv_args a = {.cmd = sub->cmd};
-    char host[256], port[8], why[128];
+    char why[256];
     int rc;
 
     rc = kv_parse_opts(&a, argc, argv, sub->usage);
@@ -661,10 +503,9 @@ static int kv_sub_main(const struct kv_sub *sub, int argc, char **argv)
         return rc;
     }
 
-    a.addr = cli_default_addr(a.addr);
-    if (http_split_addr(a.addr, host, sizeof host, port, sizeof port, why,
-                        sizeof why) < 0) {
-        fprintf(stderr, "varde %s: bad address '%s': %s\n", a.cmd, a.addr, why);
+    if (api_parse_addrs(cli_default_addr(a.addr), &a.addrs, why, sizeof why) <
+        0) {
+        fprintf(stderr, "varde %s: %s\n", a.cmd, why);
         return 2;
     }
     if (strlen(a.key) > KV_KEY_SANE) {
