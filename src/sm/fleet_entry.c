@@ -229,10 +229,13 @@ int fleet_entry_site_register(const char *site, const char *body,
                  FLEET_MAX_CONTROLLER);
         return 400;
     }
-    e = json_pack("{s:s,s:s,s:O?,s:I,s:I,s:s}", "op", "site_register", "site",
-                  site, "labels", labels, "cpu_milli", (json_int_t)milli,
-                  "memory_mb", mem ? (json_int_t)json_integer_value(mem) : 0,
-                  "controller", ctl ? json_string_value(ctl) : "");
+    /* No labels is an empty object: the apply takes an object or nothing,
+     * never null. */
+    e = json_pack("{s:s,s:s,s:o,s:I,s:I,s:s}", "op", "site_register", "site",
+                  site, "labels", labels ? json_incref(labels) : json_object(),
+                  "cpu_milli", (json_int_t)milli, "memory_mb",
+                  mem ? (json_int_t)json_integer_value(mem) : 0, "controller",
+                  ctl ? json_string_value(ctl) : "");
     json_decref(o);
     return finish(e, out, len, err, errlen);
 }
