@@ -472,10 +472,14 @@ static int apply_report(struct fleet *f, const json_t *o, uint64_t index,
     const json_t *r;
     size_t i;
 
+    if (seq <= 0) {
+        return refuse(res, 400, "report: seq must be from 1, got %lld",
+                      (long long)seq);
+    }
     if (spos < 0) {
         return refuse(res, 404, "no site \"%.64s\"", name);
     }
-    if (seq <= 0 || (uint64_t)seq <= f->sites[spos].report_seq) {
+    if ((uint64_t)seq <= f->sites[spos].report_seq) {
         res->report_seq = f->sites[spos].report_seq;
         return 0;
     }
@@ -499,6 +503,31 @@ static int apply_report(struct fleet *f, const json_t *o, uint64_t index,
 
 /* ---- Dispatch. */
 
+/* A field an entry must carry, and its JSON type. */
+struct field {
+    const char *name;
+    json_type type;
+};
+
+#define OP_FIELDS 4
+
+/* Whether O carries every one of FIELDS (up to a NULL name) with its type;
+ * else refuse it. The handlers rely on this. */
+static bool has_fields(const json_t *o, const struct field *fields,
+                       struct fleet_result *res)
+{
+    for (size_t i = 0; i < OP_FIELDS && fields[i].name != NULL; i++) {
+        const json_t *v = json_object_get(o, fields[i].name);
+
+        if (v == NULL || json_typeof(v) != fields[i].type) {
+            refuse(res, 400, "%s: \"%s\" missing or of the wrong type", res->op,
+                   fields[i].name);
+            return false;
+        }
+    }
+    return true;
+}
+
 int fleet_apply(struct fleet *f, const void *data, size_t len, uint64_t index,
                 struct fleet_result *res)
 {
@@ -506,13 +535,25 @@ int fleet_apply(struct fleet *f, const void *data, size_t len, uint64_t index,
         const char *op;
         int (*fn)(struct fleet *, const json_t *, uint64_t,
                   struct fleet_result *);
+        struct field fields[OP_FIELDS];
     } ops[] = {
-        {"job_put", apply_job_put},
-        {"job_stop", apply_job_stop},
-        {"site_register", apply_register},
-        {"site_status", apply_site_status},
-        {"sched", apply_sched},
-        {"report", apply_report},
+        {"job_put", apply_job_put, {{"job", JSON_OBJECT}}},
+        {"job_stop", apply_job_stop, {{"id", JSON_STRING}}},
+        {"site_register",
+         apply_register,
+         {{"site", JSON_STRING},
+          {"cpu_milli", JSON_INTEGER},
+          {"memory_mb", JSON_INTEGER},
+          {"controller", JSON_STRING}}},
+        {"site_status",
+         apply_site_status,
+         {{"site", JSON_STRING},
+          {"status", JSON_STRING},
+          {"at_ms", JSON_INTEGER}}},
+        {"sched", apply_sched, {{"changes", JSON_ARRAY}}},
+        {"report",
+         apply_report,
+         {{"site", JSON_STRING}, {"seq", JSON_INTEGER}, {"tasks", JSON_ARRAY}}},
     };
     json_error_t je;
     json_t *o;
@@ -534,7 +575,9 @@ int fleet_apply(struct fleet *f, const void *data, size_t len, uint64_t index,
     for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
         if (strcmp(ops[i].op, op) == 0) {
             res->op = ops[i].op;
-            rc = ops[i].fn(f, o, index, res);
+            if (has_fields(o, ops[i].fields, res)) {
+                rc = ops[i].fn(f, o, index, res);
+            }
             break;
         }
     }
