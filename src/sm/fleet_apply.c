@@ -132,12 +132,20 @@ static int apply_register(struct fleet *f, const json_t *o, uint64_t index,
                           struct fleet_result *res)
 {
     const char *name = str(o, "site");
+    json_int_t cpu = json_integer_value(json_object_get(o, "cpu_milli"));
+    json_int_t mem = json_integer_value(json_object_get(o, "memory_mb"));
     struct job_pair *labels;
     struct fleet_site *s;
     size_t nl;
     char err[160];
     long pos;
 
+    /* The scheduler refuses a whole fleet with a capacity beyond its
+     * bound, so one bad site must not get in. */
+    if (cpu < 0 || (uint64_t)cpu > SCHED_MAX_RESOURCE || mem < 0 ||
+        (uint64_t)mem > SCHED_MAX_RESOURCE) {
+        return refuse(res, 400, "%s", "register: capacity out of bounds");
+    }
     if (fleet_site_name_check(name, err, sizeof(err)) < 0 ||
         fleet_labels_parse(json_object_get(o, "labels"), &labels, &nl, err,
                            sizeof(err)) < 0) {
@@ -160,10 +168,8 @@ static int apply_register(struct fleet *f, const json_t *o, uint64_t index,
     fleet_labels_free(s->labels, s->n_labels);
     s->labels = labels;
     s->n_labels = nl;
-    s->cpu_milli =
-        (uint64_t)json_integer_value(json_object_get(o, "cpu_milli"));
-    s->memory_mb =
-        (uint64_t)json_integer_value(json_object_get(o, "memory_mb"));
+    s->cpu_milli = (uint64_t)cpu;
+    s->memory_mb = (uint64_t)mem;
     snprintf(s->controller, sizeof(s->controller), "%s", str(o, "controller"));
     s->status = SCHED_SITE_CONNECTED;
     s->silent_since_ms = 0;
