@@ -335,8 +335,9 @@ static int apply_change(struct fleet *f, const json_t *c, uint64_t index)
     long pos;
     int rc;
 
+    /* UINT32_MAX is no task: the scheduler refuses such an index. */
     if (kind < 0 || !json_is_integer(idx) || json_integer_value(idx) < 0 ||
-        json_integer_value(idx) > UINT32_MAX) {
+        json_integer_value(idx) >= UINT32_MAX) {
         return 0;
     }
     i = (uint32_t)json_integer_value(idx);
