@@ -135,7 +135,8 @@ static int dec_sites(struct fleet *f, const json_t *sites, char *err,
 
         if (name == NULL || fleet_site_name_check(name, err, errlen) < 0 ||
             fleet_site_pos(f, name) >= 0 || st < 0 || st > SCHED_SITE_LOST ||
-            i >= FLEET_MAX_SITES) {
+            u64(o, "cpu_milli") > SCHED_MAX_RESOURCE ||
+            u64(o, "memory_mb") > SCHED_MAX_RESOURCE || i >= FLEET_MAX_SITES) {
             return err_fail(err, errlen, "fleet snapshot: bad site %zu", i);
         }
         if ((pos = fleet_site_add(f, name)) < 0) {
@@ -169,6 +170,22 @@ static char *opt_dup(const json_t *o, const char *name, bool *nomem)
     return d;
 }
 
+/* Whether a task in state ST may have SITE (-1: none) as the apply and
+ * the scheduler expect: pending on none, on a site while it holds one. */
+static bool task_site_fits(json_int_t st, json_int_t site)
+{
+    switch (st) {
+    case SCHED_TASK_PENDING:
+        return site < 0;
+    case SCHED_TASK_PLACED:
+    case SCHED_TASK_ASSIGNED:
+    case SCHED_TASK_RUNNING:
+    case SCHED_TASK_UNKNOWN:
+        return site >= 0;
+    }
+    return true;
+}
+
 static int dec_tasks(struct fleet *f, const json_t *tasks, char *err,
                      size_t errlen)
 {
@@ -186,8 +203,8 @@ static int dec_tasks(struct fleet *f, const json_t *tasks, char *err,
 
         if (job == NULL || strlen(job) > JOB_MAX_ID || site < -1 ||
             site >= (json_int_t)f->n_sites || st < 0 ||
-            st > SCHED_TASK_UNKNOWN || idx < 0 || idx > UINT32_MAX ||
-            fleet_task_pos(f, job, (uint32_t)idx) >= 0 ||
+            st > SCHED_TASK_UNKNOWN || !task_site_fits(st, site) || idx < 0 ||
+            idx >= UINT32_MAX || fleet_task_pos(f, job, (uint32_t)idx) >= 0 ||
             i >= FLEET_MAX_TASKS) {
             return err_fail(err, errlen, "fleet snapshot: bad task %zu", i);
         }
