@@ -64,7 +64,8 @@ static const char kv_usage[] =
     "Keys are 1 to 512 printable ASCII bytes without spaces ('/' is fine);\n"
     "values are at most 64 KiB. 'varde kv get --help' and so on for more.\n"
     "The node: --addr, else $VARDE_ADDR, else 127.0.0.1:7101; a comma list\n"
-    "of nodes is tried in order while a node cannot be reached.\n"
+    "is tried in order (the next node when one cannot be reached or knows\n"
+    "no leader).\n"
     "\n"
     "Exit status: 0 done, 1 failed (the reason on stderr), 2 bad usage.\n";
 
