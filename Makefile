@@ -118,7 +118,8 @@ cluster-asan:
 	$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
 	    SANFLAGS="$(SAN)" $(BUILD_ASAN_VARDE)
 	VARDE_BIN=$(BUILD_ASAN_VARDE) /usr/bin/python3 tests/cluster/run.py \
-	    -k test_durability.py -k test_kv.py -k test_bad_input.py
+	    -k test_durability.py -k test_kv.py -k test_bad_input.py \
+	    -k test_fleet.py
 
 demo: deps all
 	./varde demo

@@ -7,7 +7,6 @@
 #include "util/log.h"
 
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,36 +15,77 @@
  */
 
 #define QUERY_MAX 4
+#define QUERY_MAX_LEN 1024
 
 struct query {
     const char *names[QUERY_MAX + 1]; /* NULL-terminated, set by the caller */
-    const char *values[QUERY_MAX];    /* NULL: absent; "" when no value */
-    struct evkeyvalq q;
+    char *values[QUERY_MAX];          /* NULL: absent; "" when no value */
 };
 
-/* Parse REQ's query into QY. Returns 0, or -1 after a 400. */
-static int query_parse(struct evhttp_request *req, struct query *qy)
+static void query_free(struct query *qy)
 {
-    struct evkeyval *kv;
+    for (size_t i = 0; i < QUERY_MAX; i++) {
+        free(qy->values[i]);
+        qy->values[i] = NULL;
+    }
+}
 
-    memset(qy->values, 0, sizeof(qy->values));
-    if (http_query(req, &qy->q) < 0) {
+/* Take one "name[=value]" of LEN bytes at P into QY. Returns 0, or -1
+ * after a 400. */
+static int query_take(struct evhttp_request *req, struct query *qy,
+                      const char *p, size_t len)
+{
+    const char *eq = memchr(p, '=', len);
+    size_t klen = eq ? (size_t)(eq - p) : len, i = 0;
+    char key[64], *raw;
+
+    if (klen == 0 || klen >= sizeof(key)) {
         http_reply_error(req, 400, "malformed query string");
         return -1;
     }
-    for (kv = qy->q.tqh_first; kv != NULL; kv = kv->next.tqe_next) {
-        size_t i = 0;
+    memcpy(key, p, klen);
+    key[klen] = '\0';
+    while (qy->names[i] != NULL && strcmp(qy->names[i], key) != 0) {
+        i++;
+    }
+    if (qy->names[i] == NULL || qy->values[i] != NULL) {
+        http_reply_error(req, 400, "%s query parameter \"%s\"",
+                         qy->names[i] ? "repeated" : "unknown", key);
+        return -1;
+    }
+    raw = eq ? strndup(eq + 1, len - klen - 1) : strdup("");
+    qy->values[i] = raw ? evhttp_uridecode(raw, 1, NULL) : NULL;
+    free(raw);
+    if (qy->values[i] == NULL) {
+        http_reply_error(req, 500, "out of memory");
+        return -1;
+    }
+    return 0;
+}
 
-        while (qy->names[i] != NULL && strcmp(qy->names[i], kv->key) != 0) {
-            i++;
-        }
-        if (qy->names[i] == NULL || qy->values[i] != NULL) {
-            http_reply_error(req, 400, "%s query parameter \"%.32s\"",
-                             qy->names[i] ? "repeated" : "unknown", kv->key);
-            evhttp_clear_headers(&qy->q);
+/* Parse REQ's query into QY: known names only, each at most once, values
+ * percent-decoded. Returns 0, or -1 after a 400 (QY is then freed). */
+static int query_parse(struct evhttp_request *req, struct query *qy)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+
+    memset(qy->values, 0, sizeof(qy->values));
+    if (q == NULL || q[0] == '\0') {
+        return 0;
+    }
+    if (strlen(q) > QUERY_MAX_LEN) {
+        http_reply_error(req, 400, "query string over %d bytes", QUERY_MAX_LEN);
+        return -1;
+    }
+    while (*q != '\0') {
+        size_t len = strcspn(q, "&");
+
+        if (len > 0 && query_take(req, qy, q, len) < 0) {
+            query_free(qy);
             return -1;
         }
-        qy->values[i] = kv->value ? kv->value : "";
+        q += len + (q[len] == '&');
     }
     return 0;
 }
@@ -213,7 +253,7 @@ void node_fleet_jobs_cb(struct evhttp_request *req, void *arg)
             reply_view(n, req, "jobs", fleet_jobs_json(node_fleet_state(n)));
         }
     }
-    evhttp_clear_headers(&qy.q);
+    query_free(&qy);
 }
 
 static void job_get(struct node *n, struct evhttp_request *req, const char *id)
@@ -275,7 +315,7 @@ void node_fleet_job_cb(struct evhttp_request *req, void *arg)
             job_get(n, req, id);
         }
     }
-    evhttp_clear_headers(&qy.q);
+    query_free(&qy);
 }
 
 /* ------------------------------------------------------------------------
@@ -295,7 +335,7 @@ void node_fleet_tasks_cb(struct evhttp_request *req, void *arg)
             n, req, "tasks",
             fleet_tasks_json(node_fleet_state(n), qy.values[1], qy.values[2]));
     }
-    evhttp_clear_headers(&qy.q);
+    query_free(&qy);
 }
 
 void node_fleet_sites_cb(struct evhttp_request *req, void *arg)
@@ -311,7 +351,7 @@ void node_fleet_sites_cb(struct evhttp_request *req, void *arg)
             n, req, "sites",
             fleet_sites_json(node_fleet_state(n), node_fleet_heard_ago, n));
     }
-    evhttp_clear_headers(&qy.q);
+    query_free(&qy);
 }
 
 void node_fleet_agents_cb(struct evhttp_request *req, void *arg)
@@ -325,7 +365,7 @@ void node_fleet_agents_cb(struct evhttp_request *req, void *arg)
     if (fleet_here(n, req, false, qy.values[0] != NULL)) {
         reply_view(n, req, "agents", json_array());
     }
-    evhttp_clear_headers(&qy.q);
+    query_free(&qy);
 }
 
 /* ------------------------------------------------------------------------
@@ -438,7 +478,7 @@ static void site_assignments(struct node *n, struct evhttp_request *req,
     } else {
         node_fleet_watch(n, req, site, index, (uint64_t)wait);
     }
-    evhttp_clear_headers(&qy.q);
+    query_free(&qy);
 }
 
 void node_fleet_site_cb(struct evhttp_request *req, void *arg)
