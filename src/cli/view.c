@@ -109,26 +109,25 @@ static void view_buf_init(struct view_buf *b, char *s, size_t len)
 
 void view_cpu(double cores, char *buf, size_t len)
 {
-    long long milli, whole, frac;
-    int digits = 3;
+    const char *sign = cores < 0 ? "-" : "";
+    long long milli;
+    char frac[8];
+    size_t n;
 
     if (!isfinite(cores) || fabs(cores) > 1e12) {
         snprintf(buf, len, "%g", cores);
         return;
     }
     milli = llround(fabs(cores) * 1000);
-    whole = milli / 1000;
-    frac = milli % 1000;
-    while (digits > 0 && frac % 10 == 0) {
-        frac /= 10;
-        digits--;
+    if (milli % 1000 == 0) {
+        snprintf(buf, len, "%s%lld", sign, milli / 1000);
+        return;
     }
-    if (digits == 0) {
-        snprintf(buf, len, "%s%lld", cores < 0 ? "-" : "", whole);
-    } else {
-        snprintf(buf, len, "%s%lld.%0*lld", cores < 0 ? "-" : "", whole, digits,
-                 frac);
+    snprintf(frac, sizeof frac, "%03d", (int)(milli % 1000));
+    for (n = strlen(frac); n > 1 && frac[n - 1] == '0'; n--) {
+        frac[n - 1] = '\0';
     }
+    snprintf(buf, len, "%s%lld.%s", sign, milli / 1000, frac);
 }
 
 void view_ago(long long ms, char *buf, size_t len)
