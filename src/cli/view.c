@@ -12,7 +12,7 @@
 #define COL_BOLD "\033[1m"
 #define COL_RESET "\033[0m"
 
-#define VIEW_TEXT 48  /* bytes of a name or value shown in a line */
+#define VIEW_TEXT 64  /* bytes of a name shown: job ids and site names fit */
 #define VIEW_LINE 240 /* bytes of a spec line's value */
 #define VIEW_NOTE_GROUPS 32
 #define VIEW_NOTE_NAMES 3 /* task names shown per reason */

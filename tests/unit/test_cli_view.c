@@ -399,6 +399,23 @@ TEST(garbled_answers_print_question_marks_not_crashes)
     EXPECT_STR(out, "no jobs\n");
 }
 
+TEST(the_longest_job_id_and_site_name_show_whole)
+{
+    char text[512], id[65];
+
+    memset(id, 'j', 64);
+    id[64] = '\0';
+    snprintf(text, sizeof text,
+             "[{\"id\":\"%s\",\"type\":\"batch\",\"version\":1,"
+             "\"count\":1,\"tasks\":{}}]",
+             id);
+    EXPECT_EQ(capture(view_jobs, text), 0);
+    EXPECT_TRUE(strstr(out, id) != NULL);
+    snprintf(text, sizeof text, "[{\"name\":\"%s\"}]", id);
+    EXPECT_EQ(capture(view_sites, text), 0);
+    EXPECT_TRUE(strstr(out, id) != NULL);
+}
+
 TEST(many_pending_reasons_are_bounded)
 {
     json_t *notes = json_array(), *a;
@@ -512,6 +529,7 @@ int main(void)
     RUN(job_shows_spec_tasks_and_grouped_notes);
     RUN(system_job_notes_name_sites);
     RUN(garbled_answers_print_question_marks_not_crashes);
+    RUN(the_longest_job_id_and_site_name_show_whole);
     RUN(many_pending_reasons_are_bounded);
     RUN(address_lists_parse_and_name_the_bad_item);
     RUN(address_lists_are_bounded);
