@@ -1,4 +1,5 @@
 /* main.c - the varde binary: dispatch to a subcommand. */
+#include "agent/agent.h"
 #include "cli/commands.h"
 #include "controller/controller.h"
 #include "node/node.h"
@@ -23,6 +24,7 @@ static const struct command commands[] = {
     {"raft", node_main, "run a raft node (the control plane daemon)"},
     {"controller", controller_main,
      "run a site's local controller (the edge daemon)"},
+    {"agent", agent_main, "run an agent on an edge machine (runs tasks)"},
     {"status", status_main, "show the raft members, their roles and leader"},
     {"kv", kv_main, "read and write the key-value store: get, put, del"},
     {"job", job_main, "submit, list, inspect and stop jobs"},
