@@ -25,7 +25,7 @@ static const struct command commands[] = {
     {"controller", controller_main,
      "run a site's local controller (the edge daemon)"},
     {"agent", agent_main, "run an agent on an edge machine (runs tasks)"},
-    {"status", status_main, "show the raft members, their roles and leader"},
+    {"status", status_main, "the fleet: raft members, sites, jobs"},
     {"kv", kv_main, "read and write the key-value store: get, put, del"},
     {"job", job_main, "submit, list, inspect and stop jobs"},
     {"demo", demo_main, "run a 3-node raft cluster here, with a tour"},

@@ -186,7 +186,11 @@ static const char *path_name(struct evhttp_request *req, const char *prefix,
     memcpy(name, p, len);
     name[len] = '\0';
     if (fleet_site_name_check(name, err, sizeof(err)) < 0) {
-        http_reply_error(req, 400, "%s", err);
+        /* Job ids and site names follow the same rules: a name that
+         * breaks them names nothing that exists. */
+        http_reply_error(req, 404, "no %s \"%s\" (%s)",
+                         strcmp(prefix, "/v1/jobs/") == 0 ? "job" : "site",
+                         name, err);
         return NULL;
     }
     *rest = slash ? slash + 1 : NULL;
