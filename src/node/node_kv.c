@@ -102,15 +102,15 @@ static bool kv_is_leader(struct node *n)
 static void kv_serve(struct node *n, struct evhttp_request *req,
                      const struct kvapi_req *kr)
 {
-    const struct kv_entry *e = kv_get(n->kv, kr->key, kr->key_len);
+    struct kv_entry e;
 
-    if (e == NULL) {
+    if (!kv_get(n->kv, kr->key, kr->key_len, &e)) {
         http_reply_error(req, 404, "no such key");
     } else if (kr->raw) {
         http_reply_text(req, 200, "application/octet-stream",
-                        (const char *)e->value, e->value_len);
+                        (const char *)e.value, e.value_len);
     } else {
-        http_reply_json(req, 200, kvapi_entry_json(e));
+        http_reply_json(req, 200, kvapi_entry_json(&e));
     }
 }
 
@@ -349,7 +349,8 @@ static void kv_write_done(struct node *n, struct node_write *w,
                           const struct raft_entry *e, bool have,
                           enum kv_result res)
 {
-    const struct kv_entry *cur;
+    struct kv_entry cur;
+    bool have_cur;
     int status;
     json_t *body;
 
@@ -368,8 +369,9 @@ static void kv_write_done(struct node *n, struct node_write *w,
         return;
     }
     hist_observe(&n->m.commit, (double)(node_now_us() - w->started_us) / 1e6);
-    cur = kv_get(n->kv, w->kr.key, w->kr.key_len);
-    body = kvapi_write_json(&w->kr, res, e->index, cur, &status);
+    have_cur = kv_get(n->kv, w->kr.key, w->kr.key_len, &cur);
+    body = kvapi_write_json(&w->kr, res, e->index, have_cur ? &cur : NULL,
+                            &status);
     http_reply_json(w->req, status, body);
 }
 

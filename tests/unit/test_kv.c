@@ -39,30 +39,41 @@ static enum kv_result del(struct kv *kv, const char *k, uint64_t index)
     return kv_apply(kv, &c, index);
 }
 
+/* KEY's modify index, 0 when absent. */
+static uint64_t modify_index(const struct kv *kv, const char *key)
+{
+    struct kv_entry e;
+
+    return kv_get(kv, key, strlen(key), &e) ? e.modify_index : 0;
+}
+
 TEST(put_then_get_returns_value_and_indexes)
 {
     struct kv *kv = kv_new();
-    const struct kv_entry *e;
+    struct kv_entry e;
 
     EXPECT_EQ(put(kv, "a", "1", 5), KV_OK);
     EXPECT_EQ(put(kv, "a", "22", 9), KV_OK);
-    e = kv_get(kv, "a", 1);
-    EXPECT_TRUE(e != NULL);
-    EXPECT_EQ(e->value_len, 2);
-    EXPECT_TRUE(memcmp(e->value, "22", 2) == 0);
-    EXPECT_EQ(e->create_index, 5);
-    EXPECT_EQ(e->modify_index, 9);
+    EXPECT_TRUE(kv_get(kv, "a", 1, &e));
+    EXPECT_EQ(e.key_len, 1);
+    EXPECT_TRUE(memcmp(e.key, "a", 1) == 0);
+    EXPECT_EQ(e.value_len, 2);
+    EXPECT_TRUE(memcmp(e.value, "22", 2) == 0);
+    EXPECT_EQ(e.create_index, 5);
+    EXPECT_EQ(e.modify_index, 9);
     EXPECT_EQ(kv_count(kv), 1);
+    EXPECT_EQ(kv_bytes(kv), 3);
     kv_free(kv);
 }
 
 TEST(delete_removes_and_reports_missing_keys)
 {
     struct kv *kv = kv_new();
+    struct kv_entry e;
 
     put(kv, "a", "1", 1);
     EXPECT_EQ(del(kv, "a", 2), KV_OK);
-    EXPECT_TRUE(kv_get(kv, "a", 1) == NULL);
+    EXPECT_TRUE(!kv_get(kv, "a", 1, &e));
     EXPECT_EQ(del(kv, "a", 3), KV_NOT_FOUND);
     EXPECT_EQ(kv_count(kv), 0);
     EXPECT_EQ(kv_bytes(kv), 0);
@@ -75,7 +86,7 @@ TEST(cas_zero_creates_only_when_absent)
 
     EXPECT_EQ(cas(kv, "k", "v", 0, 4), KV_OK);
     EXPECT_EQ(cas(kv, "k", "w", 0, 5), KV_CAS_FAILED);
-    EXPECT_EQ(kv_get(kv, "k", 1)->modify_index, 4);
+    EXPECT_EQ(modify_index(kv, "k"), 4);
     kv_free(kv);
 }
 
@@ -87,7 +98,7 @@ TEST(cas_succeeds_only_against_the_current_modify_index)
     EXPECT_EQ(cas(kv, "k", "x", 6, 8), KV_CAS_FAILED);
     EXPECT_EQ(cas(kv, "k", "x", 7, 8), KV_OK);
     EXPECT_EQ(cas(kv, "k", "y", 7, 9), KV_CAS_FAILED);
-    EXPECT_EQ(kv_get(kv, "k", 1)->modify_index, 8);
+    EXPECT_EQ(modify_index(kv, "k"), 8);
     kv_free(kv);
 }
 
@@ -108,14 +119,15 @@ TEST(snapshot_round_trip_keeps_every_key_and_index)
     EXPECT_EQ(kv_count(back), 5000);
     EXPECT_EQ(kv_bytes(back), kv_bytes(kv));
     for (int i = 0; i < 5000; i += 97) {
-        const struct kv_entry *e;
+        struct kv_entry e;
 
         snprintf(key, sizeof(key), "key/%d", i);
         snprintf(val, sizeof(val), "value-%d", i * 7);
-        e = kv_get(back, key, strlen(key));
-        EXPECT_TRUE(e != NULL);
-        EXPECT_EQ(e->value_len, strlen(val));
-        EXPECT_EQ(e->modify_index, i + 1);
+        EXPECT_TRUE(kv_get(back, key, strlen(key), &e));
+        EXPECT_EQ(e.value_len, strlen(val));
+        EXPECT_TRUE(memcmp(e.value, val, e.value_len) == 0);
+        EXPECT_EQ(e.create_index, i + 1);
+        EXPECT_EQ(e.modify_index, i + 1);
     }
     free(buf);
     kv_free(kv);
@@ -125,6 +137,7 @@ TEST(snapshot_round_trip_keeps_every_key_and_index)
 TEST(truncated_snapshot_is_refused_and_leaves_store_unchanged)
 {
     struct kv *kv = kv_new(), *other = kv_new();
+    struct kv_entry e;
     char err[128];
     uint8_t *buf;
     size_t len;
@@ -137,10 +150,119 @@ TEST(truncated_snapshot_is_refused_and_leaves_store_unchanged)
         EXPECT_EQ(kv_decode(other, buf, cut, err, sizeof(err)), -1);
     }
     EXPECT_EQ(kv_count(other), 1);
-    EXPECT_TRUE(kv_get(other, "keep", 4) != NULL);
+    EXPECT_TRUE(kv_get(other, "keep", 4, &e));
+    EXPECT_EQ(e.modify_index, 3);
     free(buf);
     kv_free(kv);
     kv_free(other);
+}
+
+TEST(overwrite_keeps_create_index_and_recounts_bytes)
+{
+    struct kv *kv = kv_new();
+    struct kv_entry e;
+
+    put(kv, "k", "short", 3);
+    put(kv, "k", "a longer value", 4);
+    put(kv, "k", "", 6);
+    EXPECT_TRUE(kv_get(kv, "k", 1, &e));
+    EXPECT_EQ(e.value_len, 0);
+    EXPECT_EQ(e.create_index, 3);
+    EXPECT_EQ(e.modify_index, 6);
+    EXPECT_EQ(kv_bytes(kv), 1);
+    kv_free(kv);
+}
+
+TEST(deleted_key_created_again_starts_afresh)
+{
+    struct kv *kv = kv_new();
+    struct kv_entry e;
+
+    put(kv, "k", "1", 3);
+    del(kv, "k", 4);
+    EXPECT_EQ(cas(kv, "k", "2", 0, 5), KV_OK);
+    EXPECT_TRUE(kv_get(kv, "k", 1, &e));
+    EXPECT_EQ(e.create_index, 5);
+    EXPECT_EQ(e.modify_index, 5);
+    kv_free(kv);
+}
+
+TEST(lookups_compare_whole_keys)
+{
+    struct kv *kv = kv_new();
+    struct kv_entry e;
+
+    put(kv, "ab", "1", 1);
+    EXPECT_TRUE(!kv_get(kv, "a", 1, &e));
+    EXPECT_TRUE(!kv_get(kv, "abc", 3, &e));
+    EXPECT_TRUE(kv_get(kv, "abc", 2, &e));
+    EXPECT_EQ(del(kv, "a", 2), KV_NOT_FOUND);
+    EXPECT_EQ(kv_count(kv), 1);
+    kv_free(kv);
+}
+
+/* The snapshot format is on disk forever: one key, byte for byte. */
+static const uint8_t one_key_snapshot[] = {
+    1,    0,    0,   0,   0,  0, 0, 0, /* count */
+    3,    0,                           /* key length */
+    2,    0,    0,   0,                /* value length */
+    7,    0,    0,   0,   0,  0, 0, 0, /* create index */
+    0x2c, 0x01, 0,   0,   0,  0, 0, 0, /* modify index: 300 */
+    'c',  'f',  'g', 'o', 'k'};
+
+TEST(snapshot_bytes_follow_the_documented_format)
+{
+    struct kv *kv = kv_new();
+    uint8_t *buf;
+    size_t len;
+
+    put(kv, "cfg", "no", 7);
+    put(kv, "cfg", "ok", 300);
+    EXPECT_EQ(kv_encode(kv, &buf, &len), 0);
+    EXPECT_EQ(len, sizeof(one_key_snapshot));
+    EXPECT_TRUE(memcmp(buf, one_key_snapshot, len) == 0);
+    free(buf);
+    kv_free(kv);
+}
+
+TEST(snapshot_in_the_documented_format_decodes)
+{
+    struct kv *kv = kv_new();
+    struct kv_entry e;
+    char err[128];
+
+    EXPECT_EQ(kv_decode(kv, one_key_snapshot, sizeof(one_key_snapshot), err,
+                        sizeof(err)),
+              0);
+    EXPECT_TRUE(kv_get(kv, "cfg", 3, &e));
+    EXPECT_EQ(e.create_index, 7);
+    EXPECT_EQ(e.modify_index, 300);
+    EXPECT_EQ(e.value_len, 2);
+    EXPECT_TRUE(memcmp(e.value, "ok", 2) == 0);
+    EXPECT_EQ(kv_bytes(kv), 5);
+    kv_free(kv);
+}
+
+TEST(snapshot_with_bad_fields_is_refused)
+{
+    struct kv *kv = kv_new();
+    uint8_t bad[sizeof(one_key_snapshot)];
+    char err[128];
+
+    memcpy(bad, one_key_snapshot, sizeof(bad));
+    bad[14] = 0x2d; /* created at 301, after its last change at 300 */
+    bad[15] = 0x01;
+    EXPECT_EQ(kv_decode(kv, bad, sizeof(bad), err, sizeof(err)), -1);
+    EXPECT_STR(err, "snapshot is malformed at byte 30");
+    memcpy(bad, one_key_snapshot, sizeof(bad));
+    bad[0] = 200; /* more keys than the bytes can hold */
+    EXPECT_EQ(kv_decode(kv, bad, sizeof(bad), err, sizeof(err)), -1);
+    EXPECT_STR(err, "snapshot of 35 bytes cannot hold 200 keys");
+    memcpy(bad, one_key_snapshot, sizeof(bad));
+    bad[8] = 0; /* an empty key */
+    EXPECT_EQ(kv_decode(kv, bad, sizeof(bad), err, sizeof(err)), -1);
+    EXPECT_EQ(kv_count(kv), 0);
+    kv_free(kv);
 }
 
 TEST(command_round_trip)
@@ -197,7 +319,13 @@ int main(void)
     RUN(delete_removes_and_reports_missing_keys);
     RUN(cas_zero_creates_only_when_absent);
     RUN(cas_succeeds_only_against_the_current_modify_index);
+    RUN(overwrite_keeps_create_index_and_recounts_bytes);
+    RUN(deleted_key_created_again_starts_afresh);
+    RUN(lookups_compare_whole_keys);
     RUN(snapshot_round_trip_keeps_every_key_and_index);
+    RUN(snapshot_bytes_follow_the_documented_format);
+    RUN(snapshot_in_the_documented_format_decodes);
+    RUN(snapshot_with_bad_fields_is_refused);
     RUN(truncated_snapshot_is_refused_and_leaves_store_unchanged);
     RUN(command_round_trip);
     RUN(malformed_commands_are_refused);

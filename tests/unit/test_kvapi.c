@@ -153,6 +153,14 @@ static enum kv_result put(struct kv *kv, const char *key, const void *value,
     return kv_apply(kv, &c, index);
 }
 
+/* KEY's entry in KV (a view valid until the next call), or NULL. */
+static const struct kv_entry *entry(const struct kv *kv, const char *key)
+{
+    static struct kv_entry e;
+
+    return kv_get(kv, key, strlen(key), &e) ? &e : NULL;
+}
+
 static char *dump(json_t *j)
 {
     static char text[512];
@@ -175,19 +183,19 @@ TEST(entry_json_text_or_base64)
     put(kv, "bad", "\xff\x00", 2, 11);
     put(kv, "nul", "a\0b", 3, 12);
     put(kv, "empty", "", 0, 13);
-    EXPECT_STR(dump(kvapi_entry_json(kv_get(kv, "t", 1))),
+    EXPECT_STR(dump(kvapi_entry_json(entry(kv, "t"))),
                "{\"create_index\":5,\"key\":\"t\",\"modify_index\":9,"
                "\"value\":\"43\"}");
-    EXPECT_STR(dump(kvapi_entry_json(kv_get(kv, "utf", 3))),
+    EXPECT_STR(dump(kvapi_entry_json(entry(kv, "utf"))),
                "{\"create_index\":10,\"key\":\"utf\",\"modify_index\":10,"
                "\"value\":\"\xc3\xa6\xc3\xb8\"}");
-    EXPECT_STR(dump(kvapi_entry_json(kv_get(kv, "bad", 3))),
+    EXPECT_STR(dump(kvapi_entry_json(entry(kv, "bad"))),
                "{\"create_index\":11,\"key\":\"bad\",\"modify_index\":11,"
                "\"value_base64\":\"/wA=\"}");
-    EXPECT_STR(dump(kvapi_entry_json(kv_get(kv, "nul", 3))),
+    EXPECT_STR(dump(kvapi_entry_json(entry(kv, "nul"))),
                "{\"create_index\":12,\"key\":\"nul\",\"modify_index\":12,"
                "\"value_base64\":\"YQBi\"}");
-    EXPECT_STR(dump(kvapi_entry_json(kv_get(kv, "empty", 5))),
+    EXPECT_STR(dump(kvapi_entry_json(entry(kv, "empty"))),
                "{\"create_index\":13,\"key\":\"empty\",\"modify_index\":13,"
                "\"value\":\"\"}");
     kv_free(kv);
@@ -201,10 +209,10 @@ TEST(write_answers_follow_the_result)
     EXPECT_TRUE(kv != NULL);
     put(kv, "k", "v", 1, 4);
     EXPECT_TRUE(parses(KVAPI_PUT, "/v1/kv/k", "cas=3", 1, 0, ""));
-    EXPECT_STR(dump(kvapi_write_json(&req, KV_CAS_FAILED, 8, kv_get(kv, "k", 1),
-                                     &status)),
-               "{\"error\":\"compare-and-set lost\",\"index\":8,\"key\":\"k\","
-               "\"modify_index\":4}");
+    EXPECT_STR(
+        dump(kvapi_write_json(&req, KV_CAS_FAILED, 8, entry(kv, "k"), &status)),
+        "{\"error\":\"compare-and-set lost\",\"index\":8,\"key\":\"k\","
+        "\"modify_index\":4}");
     EXPECT_EQ(status, 409);
     EXPECT_STR(dump(kvapi_write_json(&req, KV_CAS_FAILED, 8, NULL, &status)),
                "{\"error\":\"compare-and-set lost\",\"index\":8,\"key\":\"k\","
