@@ -35,6 +35,7 @@ struct fleet_heard {
     uint64_t last_ms;  /* monotonic */
     bool silent_asked; /* "silent" proposed, not applied yet */
     bool back_asked;   /* "connected" proposed, not applied yet */
+    json_t *agents;    /* its last heartbeat's agents, or NULL */
 };
 
 /* A note of the last scheduler run, owned. */
@@ -129,6 +130,43 @@ int64_t node_fleet_heard_ago(void *arg, const char *name)
     }
     h = heard_find(n->fleet, name, false);
     return h ? (int64_t)(node_now() - h->last_ms) : -1;
+}
+
+void node_fleet_set_agents(struct node *n, const char *name, json_t *agents)
+{
+    struct fleet_heard *h = heard_find(n->fleet, name, true);
+
+    if (h == NULL) {
+        json_decref(agents);
+        return;
+    }
+    json_decref(h->agents);
+    h->agents = agents;
+}
+
+json_t *node_fleet_agents_json(struct node *n)
+{
+    struct node_fleet *nf = n->fleet;
+    json_t *a = json_array();
+
+    for (size_t i = 0; a != NULL && i < nf->n_heard; i++) {
+        size_t k;
+        json_t *ag;
+
+        json_array_foreach(nf->heard[i].agents, k, ag)
+        {
+            json_t *c = json_copy(ag);
+
+            if (c == NULL ||
+                json_object_set_new(c, "site", json_string(nf->heard[i].name)) <
+                    0 ||
+                json_array_append_new(a, c) < 0) {
+                json_decref(a);
+                return NULL;
+            }
+        }
+    }
+    return a;
 }
 
 /* Propose an entry nobody waits for. Returns 0, or -1 (logged). */
@@ -762,6 +800,9 @@ void node_fleet_close(struct node *n)
         event_free(nf->sched_ev);
     }
     fleet_free(nf->state);
+    for (size_t i = 0; i < nf->n_heard; i++) {
+        json_decref(nf->heard[i].agents);
+    }
     free(nf->heard);
     free(nf->notes);
     free(nf);

@@ -27,6 +27,7 @@ struct evhttp_request;
 #define NODE_FLEET_WATCH_MAX_MS 60000
 #define NODE_FLEET_TICK_MS 250       /* liveness checks, deadlines */
 #define NODE_FLEET_HEARTBEAT_MS 1000 /* what controllers are told */
+#define NODE_FLEET_MAX_AGENTS 256    /* in one site's heartbeat */
 
 /* Create the fleet and its timers on N. Returns 0, or -1 with ERR. */
 int node_fleet_open(struct node *n, char *err, size_t errlen);
@@ -84,6 +85,16 @@ void node_fleet_propose(struct node *n, struct evhttp_request *req,
  * "connected" if the fleet holds the site as silent. */
 void node_fleet_heard(struct node *n, const char *name);
 
+/* The agents site NAME reported in its last heartbeat (AGENTS, stolen: a
+ * JSON array of objects). */
+struct json_t;
+void node_fleet_set_agents(struct node *n, const char *name,
+                           struct json_t *agents);
+
+/* Every site's agents, each with "site" added: a new JSON array, NULL out
+ * of memory. */
+struct json_t *node_fleet_agents_json(struct node *n);
+
 /* Milliseconds since site NAME was last heard from, -1 unknown (the
  * fleet_sites_json callback; ARG is the node). */
 int64_t node_fleet_heard_ago(void *arg, const char *name);
@@ -94,7 +105,6 @@ void node_fleet_watch(struct node *n, struct evhttp_request *req,
                       const char *site, uint64_t index, uint64_t wait_ms);
 
 /* The notes of the last scheduler run about job ID, as a JSON array. */
-struct json_t;
 struct json_t *node_fleet_notes_json(struct node *n, const char *id);
 
 /* Whether this node leads and has applied an entry of its own term (its

@@ -367,7 +367,7 @@ void node_fleet_agents_cb(struct evhttp_request *req, void *arg)
         return;
     }
     if (fleet_here(n, req, false, qy.values[0] != NULL)) {
-        reply_view(n, req, "agents", json_array());
+        reply_view(n, req, "agents", node_fleet_agents_json(n));
     }
     query_free(&qy);
 }
@@ -393,16 +393,66 @@ static void site_register(struct node *n, struct evhttp_request *req,
     node_fleet_propose(n, req, NODE_FLEET_REGISTER, site, entry, elen);
 }
 
+/* A heartbeat's body: {} or {"agents": [objects]}. Returns the agents (a
+ * new reference, NULL when none), or replies 400 and sets *BAD. */
+static json_t *heartbeat_agents(struct evhttp_request *req, bool *bad)
+{
+    size_t len, i;
+    const char *body = http_body(req, &len);
+    json_error_t je;
+    json_t *o, *agents, *a;
+
+    *bad = false;
+    if (len == 0) {
+        return NULL;
+    }
+    o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    agents = json_object_get(o, "agents");
+    if (!json_is_object(o) ||
+        json_object_size(o) != (agents != NULL ? 1u : 0u) ||
+        (agents != NULL && (!json_is_array(agents) ||
+                            json_array_size(agents) > NODE_FLEET_MAX_AGENTS))) {
+        json_decref(o);
+        *bad = true;
+        http_reply_error(req, 400,
+                         "heartbeat: expected {} or {\"agents\": [...]} with "
+                         "at most %d agents",
+                         NODE_FLEET_MAX_AGENTS);
+        return NULL;
+    }
+    json_array_foreach(agents, i, a)
+    {
+        if (!json_is_object(a)) {
+            json_decref(o);
+            *bad = true;
+            http_reply_error(req, 400, "heartbeat: each agent is an object");
+            return NULL;
+        }
+    }
+    json_incref(agents);
+    json_decref(o);
+    return agents;
+}
+
 static void site_heartbeat(struct node *n, struct evhttp_request *req,
                            const char *site)
 {
     struct fleet_site_info si;
+    bool bad;
+    json_t *agents = heartbeat_agents(req, &bad);
 
+    if (bad) {
+        return;
+    }
     if (!fleet_site_find(node_fleet_state(n), site, &si)) {
+        json_decref(agents);
         http_reply_error(req, 404, "site not registered");
         return;
     }
     node_fleet_heard(n, site);
+    if (agents != NULL) {
+        node_fleet_set_agents(n, site, agents);
+    }
     fleet_site_find(node_fleet_state(n), site, &si);
     http_reply_json(
         req, 200,

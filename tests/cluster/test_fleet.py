@@ -477,6 +477,14 @@ def test_report_batches_apply_once_and_watches_wake():
         f = [i for i in c.ids() if i != lead][0]
         st, body = call(c[f], "POST", "/v1/sites/oslo-1/heartbeat", {})
         assert st == 503 and body["leader"] == c[lead].addr, (st, body)
+        agent = {"name": "oslo-1-a", "status": "up", "cpu": 4.0}
+        expect(call(c[lead], "POST", "/v1/sites/oslo-1/heartbeat",
+                    {"agents": [agent]}), 200, "heartbeat with agents")
+        got = expect(call(c[f], "GET", "/v1/agents"), 200, "agents")
+        assert got["agents"] == [dict(agent, site="oslo-1")], got
+        for bad in ({"agents": 3}, {"agents": [1]}, {"x": 1}, [1]):
+            st, _ = call(c[lead], "POST", "/v1/sites/oslo-1/heartbeat", bad)
+            assert st == 400, (bad, st)
         note("watch woke in %.0f ms; a repeated batch was not applied"
              % ((woke["at"] - t0) * 1000))
 
