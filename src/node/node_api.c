@@ -324,6 +324,7 @@ static const struct http_route api_routes[] = {
     {"/v1/jobs/", EVHTTP_REQ_GET | EVHTTP_REQ_DELETE, NODE_API_SMALL_BODY,
      node_fleet_job_cb},
     {"/v1/tasks", EVHTTP_REQ_GET, NODE_API_SMALL_BODY, node_fleet_tasks_cb},
+    {"/v1/tasks/", EVHTTP_REQ_GET, NODE_API_SMALL_BODY, node_fleet_task_cb},
     {"/v1/sites", EVHTTP_REQ_GET, NODE_API_SMALL_BODY, node_fleet_sites_cb},
     {"/v1/sites/", EVHTTP_REQ_GET | EVHTTP_REQ_POST, NODE_API_SITE_BODY,
      node_fleet_site_cb},

@@ -66,6 +66,10 @@ void node_fleet_sites_cb(struct evhttp_request *req, void *arg);
 void node_fleet_site_cb(struct evhttp_request *req, void *arg);
 void node_fleet_agents_cb(struct evhttp_request *req, void *arg);
 
+/* GET /v1/tasks/ID/logs, relayed to the controller of the task's site
+ * (node_logs.c). */
+void node_fleet_task_cb(struct evhttp_request *req, void *arg);
+
 /* ---- Between node_fleet.c and node_fleet_api.c. */
 
 enum node_fleet_kind {

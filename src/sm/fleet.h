@@ -133,6 +133,12 @@ void fleet_site_at(const struct fleet *f, size_t i,
 bool fleet_site_find(const struct fleet *f, const char *name,
                      struct fleet_site_info *out);
 
+/* Where task ID ("JOB.INDEX") is: its site's name and controller address
+ * (NULL when pending), borrowed until F changes. Returns 0, or -1 when no
+ * such task exists. */
+int fleet_task_where(const struct fleet *f, const char *id, const char **site,
+                     const char **controller);
+
 /* Whether job ID exists. */
 bool fleet_job_exists(const struct fleet *f, const char *id);
 

@@ -219,6 +219,25 @@ json_t *fleet_tasks_json(const struct fleet *f, const char *job,
     return tasks_array(f, job, site ? spos : -1);
 }
 
+int fleet_task_where(const struct fleet *f, const char *id, const char **site,
+                     const char **controller)
+{
+    char job[JOB_MAX_ID + 1];
+    uint32_t index;
+    long pos;
+
+    if (fleet_task_id_parse(id, job, &index) < 0 ||
+        (pos = fleet_task_pos(f, job, index)) < 0) {
+        return -1;
+    }
+    *site = *controller = NULL;
+    if (f->tasks[pos].site != FLEET_NO_SITE) {
+        *site = f->sites[f->tasks[pos].site].name;
+        *controller = f->sites[f->tasks[pos].site].controller;
+    }
+    return 0;
+}
+
 /* ---- Jobs. */
 
 #define N_STATES (SCHED_TASK_UNKNOWN + 1)

@@ -489,6 +489,93 @@ def test_report_batches_apply_once_and_watches_wake():
              % ((woke["at"] - t0) * 1000))
 
 
+class FakeController:
+    """A controller's logs endpoint: /v1/tasks/ID/logs answers the task's
+    name as its output; with ?follow, three chunks."""
+
+    def __init__(self):
+        import http.server
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                parts = self.path.split("?")[0].split("/")
+                if len(parts) != 5 or parts[4] != "logs":
+                    self.send_error(404)
+                    return
+                text = ("output of %s\n" % parts[3]).encode()
+                if "follow" not in self.path:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("X-Varde-Log-Start", "0")
+                    self.send_header("Content-Length", str(len(text)))
+                    self.end_headers()
+                    self.wfile.write(text)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for i in range(3):
+                    chunk = b"line %d\n" % i
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.flush()
+                    time.sleep(0.05)
+                self.wfile.write(b"0\r\n\r\n")
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      Handler)
+        self.addr = "127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_task_logs_are_relayed_to_the_sites_controller():
+    c, lead = start()
+    fake = FakeController()
+    with c:
+        try:
+            st, body = call(leader_node(c), "POST",
+                            "/v1/sites/oslo-1/register",
+                            {"cpu": 4, "memory_mb": 4096,
+                             "controller": fake.addr})
+            assert st == 200, (st, body)
+            expect(call(c[lead], "POST", "/v1/jobs", job("logger", 1)), 200,
+                   "job")
+            c.wait_until(lambda: len(tasks(c[lead], "logger", True)) == 1 and
+                         all(len(tasks(c[i], "logger", True)) == 1
+                             and tasks(c[i], "logger", True)[0]["site"]
+                             for i in c.ids()), 5.0, "placed everywhere")
+            f = [i for i in c.ids() if i != lead][0]
+            st, hdrs, data = c[f].request("GET", "/v1/tasks/logger.0/logs")
+            assert st == 200 and data == b"output of logger.0\n", (st, data)
+            assert hdrs.get("X-Varde-Log-Start") == "0", hdrs
+            st, _, data = c[f].request("GET",
+                                       "/v1/tasks/logger.0/logs?follow=1")
+            assert st == 200 and data == b"line 0\nline 1\nline 2\n", data
+            for path, want in [("/v1/tasks/nothing.0/logs", 404),
+                               ("/v1/tasks/logger.0/other", 404),
+                               ("/v1/tasks/logger.0", 404)]:
+                st, _, _ = c[f].request("GET", path)
+                assert st == want, (path, st)
+            fake.close()
+            st, _, data = c[f].request("GET", "/v1/tasks/logger.0/logs")
+            assert st == 502, (st, data)
+            note("logs relayed through a follower, plain and followed; 502 "
+                 "once the controller is gone")
+        finally:
+            fake.close()
+
+
 if __name__ == "__main__":
     names = sys.argv[1:] or [n for n in dir() if n.startswith("test_")]
     for name in names:
