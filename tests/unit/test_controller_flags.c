@@ -100,14 +100,9 @@ TEST(flags_refuse_unknown_flags_and_stray_arguments)
 
 TEST(flags_check_the_site_name)
 {
-    const char *bad[] = {
-        "Oslo",
-        "-a",
-        "",
-        "a b",
-        "a/b",
-        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-        "aaaaaaaaaa"};
+    static const char long_name[] = /* 65 bytes */
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const char *bad[] = {"Oslo", "-a", "", "a b", "a/b", long_name};
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         EXPECT_EQ(parse("--site", bad[i], NULL), CTL_FLAGS_ERROR);
