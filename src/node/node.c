@@ -793,6 +793,29 @@ static void node_log_start(const struct node *n)
              (unsigned long long)st.last_log_term);
 }
 
+/* Read --token-file: every request served must carry it, every request
+ * sent carries it. Without one the API is open, and the log says so. */
+static int node_load_token(struct node *n, char *err, size_t errlen)
+{
+    bool loose = false;
+
+    if (n->opts.token_file == NULL) {
+        log_warn("node",
+                 "no --token-file: anyone who reaches %s can use the API",
+                 n->opts.listen.text);
+        return 0;
+    }
+    if (token_load(n->opts.token_file, n->token, &loose, err, errlen) < 0) {
+        return -1;
+    }
+    if (loose) {
+        log_warn("node", "token file %s can be read by others: chmod 600 it",
+                 n->opts.token_file);
+    }
+    http_set_client_token(n->token);
+    return 0;
+}
+
 int node_open(struct node *n, const struct node_opts *opts, char *err,
               size_t errlen)
 {
@@ -809,7 +832,8 @@ int node_open(struct node *n, const struct node_opts *opts, char *err,
         snprintf(err, errlen, "cannot create the event loop");
         return -1;
     }
-    if (node_fleet_open(n, err, errlen) < 0 ||
+    if (node_load_token(n, err, errlen) < 0 ||
+        node_fleet_open(n, err, errlen) < 0 ||
         node_open_core(n, err, errlen) < 0 ||
         node_snap_restore(n, err, errlen) < 0 ||
         node_open_events(n, err, errlen) < 0 ||

@@ -339,5 +339,10 @@ int node_api_listen(struct node *n, char *err, size_t errlen)
     n->http = http_server_new(n->base, &n->opts.listen, api_routes,
                               sizeof(api_routes) / sizeof(api_routes[0]), n,
                               err, errlen);
+    if (n->http != NULL && n->token[0] != '\0' &&
+        http_server_set_token(n->http, n->token) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     return n->http == NULL ? -1 : 0;
 }

@@ -133,6 +133,18 @@ static int flag_site_ttl(struct node_opts *o, const char *v,
     return 0;
 }
 
+static int flag_token_file(struct node_opts *o, const char *v,
+                           struct node_flags_seen *seen, char *err,
+                           size_t errlen)
+{
+    (void)seen;
+    if (v[0] == '\0') {
+        return err_fail(err, errlen, "--token-file: expected a path");
+    }
+    o->token_file = v;
+    return 0;
+}
+
 static int flag_no_prevote(struct node_opts *o, const char *v,
                            struct node_flags_seen *seen, char *err,
                            size_t errlen)
@@ -228,6 +240,7 @@ static const struct node_flag node_flags[] = {
     {"snapshot-entries", true, flag_snapshot_entries},
     {"snapshot-keep", true, flag_snapshot_keep},
     {"site-ttl", true, flag_site_ttl},
+    {"token-file", true, flag_token_file},
 };
 
 const char *node_flags_usage(void)
@@ -260,6 +273,9 @@ const char *node_flags_usage(void)
            "  --site-ttl MS              a site without a heartbeat for this "
            "long is\n"
            "                             declared silent (default 10000)\n"
+           "  --token-file PATH          require the token in PATH on every "
+           "request,\n"
+           "                             and send it to the other nodes\n"
            "  --help                     this text\n";
 }
 

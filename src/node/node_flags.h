@@ -24,6 +24,7 @@ struct node_opts {
     uint64_t snapshot_entries; /* applied entries between snapshots */
     uint64_t snapshot_keep;    /* log entries kept behind a snapshot */
     uint32_t site_ttl_ms;      /* a site without heartbeats: silent */
+    const char *token_file;    /* --token-file, or NULL */
 };
 
 enum node_flags_result {

@@ -230,6 +230,7 @@ static struct evhttp_request *fwd_request(struct fwd_call *call,
     h = evhttp_request_get_output_headers(out);
     snprintf(hop, sizeof(hop), "%d", hops + 1);
     evhttp_add_header(h, "Host", p->addr.text);
+    http_add_auth(out);
     evhttp_add_header(h, NODE_FWD_HEADER, hop);
     fwd_copy_header(call->client, out, "Content-Type");
     if (evbuffer_get_length(in) > 0 &&

@@ -17,6 +17,7 @@
 #include "transport/codec.h"
 #include "transport/http.h"
 #include "transport/peer.h"
+#include "util/token.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -154,6 +155,7 @@ struct node {
     struct snap_recv *snap_in;
     uint64_t snap_in_from, snap_in_at;
 
+    char token[TOKEN_MAX + 1]; /* "": the API is open */
     struct node_metrics m;
     bool stopping;         /* a signal came; handing over */
     uint64_t stop_started; /* when */

@@ -132,6 +132,7 @@ static void logs_relay(struct node *n, struct evhttp_request *req,
     evhttp_connection_set_local_address(r->conn, n->opts.listen.host);
     evhttp_connection_set_timeout(r->conn, LOGS_TIMEOUT_S);
     evhttp_request_set_chunked_cb(out, logs_chunk_cb);
+    http_add_auth(out);
     evhttp_add_header(evhttp_request_get_output_headers(out), "Host", a.text);
     logs_relays++;
     /* On success the answer comes through logs_done_cb, possibly at once

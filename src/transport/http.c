@@ -8,6 +8,7 @@
 #include "transport/http.h"
 
 #include "util/log.h"
+#include "util/token.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -28,6 +29,7 @@
 
 struct http_server {
     struct evhttp *evh;
+    char *token; /* NULL: open */
     const struct http_route *routes;
     size_t n_routes;
     void *arg;
@@ -225,6 +227,19 @@ static void http_dispatch_cb(struct evhttp_request *req, void *arg)
         return;
     }
     http_nodelay(evhttp_request_get_connection(req));
+    if (s->token != NULL &&
+        !token_header_ok(
+            evhttp_find_header(evhttp_request_get_input_headers(req),
+                               "Authorization"),
+            s->token)) {
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "WWW-Authenticate", "Bearer");
+        http_reply_error(req, 401,
+                         "missing or wrong access token: send "
+                         "\"Authorization: Bearer TOKEN\" (the CLI reads "
+                         "VARDE_TOKEN)");
+        return;
+    }
     r = http_find(s, path);
     if (r == NULL) {
         http_reply_error(req, 404, "no such path: %.200s", path);
@@ -279,11 +294,40 @@ struct http_server *http_server_new(struct event_base *base,
     return s;
 }
 
+int http_server_set_token(struct http_server *s, const char *token)
+{
+    free(s->token);
+    s->token = token ? strdup(token) : NULL;
+    return token != NULL && s->token == NULL ? -1 : 0;
+}
+
+/* The token this process sends; one per process, as each daemon has one
+ * --token-file. */
+static char http_client_token[TOKEN_MAX + 1];
+
+void http_set_client_token(const char *token)
+{
+    snprintf(http_client_token, sizeof(http_client_token), "%s",
+             token ? token : "");
+}
+
+void http_add_auth(struct evhttp_request *out)
+{
+    char value[TOKEN_MAX + 16];
+
+    if (http_client_token[0] != '\0') {
+        snprintf(value, sizeof(value), "Bearer %s", http_client_token);
+        evhttp_add_header(evhttp_request_get_output_headers(out),
+                          "Authorization", value);
+    }
+}
+
 void http_server_free(struct http_server *s)
 {
     if (s == NULL) {
         return;
     }
     evhttp_free(s->evh);
+    free(s->token);
     free(s);
 }

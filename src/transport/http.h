@@ -39,6 +39,16 @@ struct http_server *http_server_new(struct event_base *base,
                                     const struct http_route *routes, size_t n,
                                     void *arg, char *err, size_t errlen);
 
+/* Require TOKEN (copied; NULL: none) on every request S serves: a request
+ * without "Authorization: Bearer TOKEN" gets a 401. Returns 0, or -1 out
+ * of memory. */
+int http_server_set_token(struct http_server *s, const char *token);
+
+/* The token every outgoing request of this process carries (NULL or "":
+ * none), and adding it to the request OUT. */
+void http_set_client_token(const char *token);
+void http_add_auth(struct evhttp_request *out);
+
 /* Close the listener and every connection. Requests a handler still holds
  * must have been answered first: they are freed with their connection. */
 void http_server_free(struct http_server *s);

@@ -326,6 +326,7 @@ static struct evhttp_request *peer_request(struct peer_client *pc,
     evhttp_request_set_error_cb(req, peer_error_cb);
     h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Host", pc->opt.addr.text);
+    http_add_auth(req);
     evhttp_add_header(h, "Content-Type", "application/json");
     if (evbuffer_add_reference(evhttp_request_get_output_buffer(req), text, len,
                                peer_free_text_cb, NULL) < 0) {

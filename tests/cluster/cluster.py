@@ -188,16 +188,19 @@ class JsonClient:
     """JSON over one kept-alive connection (reopened on error): cheap
     enough to poll every few milliseconds. The bench uses it for etcd too."""
 
-    def __init__(self, host, port, timeout=0.5):
+    def __init__(self, host, port, timeout=0.5, token=None):
         self.host = host
         self.port = port
         self.timeout = timeout
+        self.token = token
         self.conn = None
 
     def request(self, method, path, body=None):
         """The decoded answer of a 200, or None if there was none."""
         data = None if body is None else json.dumps(body).encode()
         headers = {} if body is None else {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = "Bearer " + self.token
         for attempt in range(2):
             fresh = self.conn is None
             try:
@@ -264,7 +267,7 @@ class Node:
         self.expect_exit = False  # the test stopped it on purpose
         self.starts = 0
         self.exits = []  # (pid, returncode, expected) of past processes
-        self.client = JsonClient(host, port)
+        self.client = JsonClient(host, port, token=cluster.token)
 
     @property
     def addr(self):
@@ -283,6 +286,8 @@ class Node:
             a += ["--election-timeout", c.election_timeout]
         if c.heartbeat_interval:
             a += ["--heartbeat-interval", str(c.heartbeat_interval)]
+        if c.token:
+            a += ["--token-file", c.token_file]
         return a + list(c.extra_args)
 
     def start(self):
@@ -371,7 +376,10 @@ class Node:
         return st
 
     def request(self, method, path, body=None, headers=None, timeout=2.0):
-        """Any request on a fresh connection: (status, headers, body)."""
+        """Any request on a fresh connection: (status, headers, body). The
+        cluster's token goes with it unless HEADERS is given."""
+        if headers is None and self.cluster.token:
+            headers = {"Authorization": "Bearer " + self.cluster.token}
         return http_request(self.host, self.port, method, path, body,
                             headers, timeout)
 
@@ -541,15 +549,23 @@ class Cluster:
                        distinct ports
     election_timeout   "MIN-MAX" in ms, passed as --election-timeout
     heartbeat_interval ms, passed as --heartbeat-interval
+    token              an access token: written to a file passed as
+                       --token-file, and sent by the test's clients
     """
 
     def __init__(self, n=3, start=None, own_addresses=True,
                  election_timeout=None, heartbeat_interval=None,
-                 extra_args=(), log_level="info", name=None):
+                 extra_args=(), log_level="info", name=None, token=None):
         if not os.access(VARDE, os.X_OK):
             raise RuntimeError("%s not found: run make first" % VARDE)
         self.name = name or "varde"
         self.tmp = tempfile.mkdtemp(prefix="varde-%s-" % self.name)
+        self.token = token
+        self.token_file = os.path.join(self.tmp, "token")
+        if token:
+            fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(token + "\n")
         self.own_addresses = own_addresses
         self.election_timeout = election_timeout
         self.heartbeat_interval = heartbeat_interval
