@@ -11,6 +11,11 @@
  *               arrived, or else at end of file: we ask for
  *               "Connection: close", so a chunked body or one without a
  *               length ends when the server closes.
+ *               Streaming (on_body set, a 2xx status): once the head is
+ *               in, the buffer holds only what the last read brought;
+ *               the body goes to on_body at once (through the chunked
+ *               decoder when chunked), and the answer is complete after
+ *               Content-Length bytes, at the last chunk, or at end of file.
  *   DONE        either error and errmsg, or status and body, are set.
  *
  * Deadlines: connect_ms from the start of the call until connected,
@@ -60,6 +65,9 @@ struct conn {
     size_t scan;           /* where the search for the blank line resumes */
     long long content_len; /* -1: no Content-Length */
     bool chunked;
+    bool stream;            /* the body goes to the call's on_body */
+    long long stream_left;  /* streaming with a length: bytes to come */
+    struct http_dechunk dc; /* streaming a chunked body */
 
     int64_t connect_deadline, total_deadline;
     int connect_ms, total_ms;
@@ -290,6 +298,7 @@ static void conn_start(struct conn *c, struct http_call *call,
     call->retry_after = -1;
     call->resp_body = NULL;
     call->resp_len = 0;
+    call->streamed = 0;
 
     if (call->addr == NULL ||
         http_split_addr(call->addr, host, sizeof host, port, sizeof port, why,
@@ -417,7 +426,11 @@ static int conn_parse_head(struct conn *c, char *head)
     if (c->call->status == 204 || c->call->status == 304) {
         c->content_len = 0;
     }
-    if (c->content_len > (long long)c->max_body) {
+    c->stream = c->call->on_body != NULL && c->call->status >= 200 &&
+                c->call->status < 300;
+    c->stream_left = c->content_len;
+    http_dechunk_init(&c->dc);
+    if (!c->stream && c->content_len > (long long)c->max_body) {
         conn_too_big(c);
         return -1;
     }
@@ -453,48 +466,187 @@ static int conn_find_head(struct conn *c)
     return rc;
 }
 
+/* ---------------------------------------------------------------------
+ * the chunked decoder: one state per place in the grammar */
+
+enum dechunk_state {
+    DC_SIZE,         /* hex digits of a chunk's size */
+    DC_EXT,          /* after the digits, up to CR: extensions, skipped */
+    DC_SIZE_LF,      /* the LF that ends the size line */
+    DC_DATA,         /* the chunk's data, LEFT bytes still to come */
+    DC_DATA_CR,      /* the CRLF after the data */
+    DC_DATA_LF,      /*   its LF */
+    DC_TRAILER,      /* the start of a trailer line, or of the blank line */
+    DC_TRAILER_LINE, /* inside a trailer line, up to CR */
+    DC_TRAILER_LF,   /* the LF that ends a trailer line */
+    DC_END_LF,       /* the LF of the blank line that ends the body */
+    DC_END,
+    DC_BAD,
+};
+
+#define DECHUNK_MAX_DIGITS 32 /* leading zeros included */
+
+void http_dechunk_init(struct http_dechunk *d)
+{
+    memset(d, 0, sizeof *d);
+    d->state = DC_SIZE;
+}
+
+bool http_dechunk_data_done(const struct http_dechunk *d)
+{
+    return d->last_seen;
+}
+
+static int hex_value(unsigned char ch)
+{
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    if (ch >= 'a' && ch <= 'f') {
+        return ch - 'a' + 10;
+    }
+    return ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+/* One byte of the size line. Returns the next state. */
+static enum dechunk_state dechunk_size(struct http_dechunk *d, unsigned char ch)
+{
+    int v = hex_value(ch);
+
+    if (v >= 0) {
+        if (++d->digits > DECHUNK_MAX_DIGITS || d->left > (1ull << 56)) {
+            return DC_BAD;
+        }
+        d->left = d->left * 16 + (uint64_t)v;
+        return DC_SIZE;
+    }
+    if (d->digits == 0) {
+        return DC_BAD;
+    }
+    if (ch == '\r') {
+        return DC_SIZE_LF;
+    }
+    return ch == ';' || ch == ' ' || ch == '\t' ? DC_EXT : DC_BAD;
+}
+
+/* One byte of framing (anything but data) in state D->state. Returns the
+ * next state. */
+static enum dechunk_state dechunk_step(struct http_dechunk *d, unsigned char ch)
+{
+    switch ((enum dechunk_state)d->state) {
+    case DC_SIZE:
+        return dechunk_size(d, ch);
+    case DC_EXT:
+        if (ch == '\r') {
+            return DC_SIZE_LF;
+        }
+        return ch == '\n' || ++d->line > HTTP_DECHUNK_LINE_MAX ? DC_BAD
+                                                               : DC_EXT;
+    case DC_SIZE_LF:
+        if (ch != '\n') {
+            return DC_BAD;
+        }
+        d->last_seen = d->left == 0;
+        return d->left == 0 ? DC_TRAILER : DC_DATA;
+    case DC_DATA_CR:
+        return ch == '\r' ? DC_DATA_LF : DC_BAD;
+    case DC_DATA_LF:
+        d->digits = 0;
+        d->line = 0;
+        return ch == '\n' ? DC_SIZE : DC_BAD;
+    case DC_TRAILER:
+    case DC_TRAILER_LINE:
+        if (++d->trailers > HTTP_DECHUNK_TRAILERS_MAX || ch == '\n') {
+            return DC_BAD;
+        }
+        if (ch == '\r') {
+            return d->state == DC_TRAILER ? DC_END_LF : DC_TRAILER_LF;
+        }
+        return DC_TRAILER_LINE;
+    case DC_TRAILER_LF:
+        return ch == '\n' ? DC_TRAILER : DC_BAD;
+    case DC_END_LF:
+        return ch == '\n' ? DC_END : DC_BAD;
+    case DC_DATA:
+    case DC_END:
+    case DC_BAD:
+        break;
+    }
+    return DC_BAD;
+}
+
+enum http_dechunk_result http_dechunk_feed(struct http_dechunk *d,
+                                           const char *in, size_t len,
+                                           size_t *used, http_body_cb sink,
+                                           void *arg)
+{
+    size_t i = 0;
+    enum http_dechunk_result rc = HTTP_DECHUNK_MORE;
+
+    while (i < len && d->state != DC_END && d->state != DC_BAD) {
+        if (d->state == DC_DATA) {
+            size_t n = len - i < d->left ? len - i : (size_t)d->left;
+
+            d->left -= n;
+            d->state = d->left == 0 ? DC_DATA_CR : DC_DATA;
+            i += n;
+            if (sink(arg, in + i - n, n) != 0) {
+                rc = HTTP_DECHUNK_STOPPED;
+                break;
+            }
+            continue;
+        }
+        d->state = dechunk_step(d, (unsigned char)in[i]);
+        i += d->state != DC_BAD;
+    }
+    if (used != NULL) {
+        *used = i;
+    }
+    if (d->state == DC_END) {
+        return HTTP_DECHUNK_END;
+    }
+    return d->state == DC_BAD ? HTTP_DECHUNK_BAD : rc;
+}
+
+/* ---------------------------------------------------------------------
+ * the body */
+
+/* Decoding a whole chunked body in place, at most MAX bytes of data. */
+struct inplace {
+    char *buf;
+    size_t len, max;
+    bool too_big;
+};
+
+static int inplace_cb(void *arg, const char *data, size_t len)
+{
+    struct inplace *p = arg;
+
+    if (len > p->max - p->len) {
+        p->too_big = true;
+        return -1;
+    }
+    memmove(p->buf + p->len, data, len);
+    p->len += len;
+    return 0;
+}
+
 /* Decode a chunked body in place. Returns the body's length, -1 when the
- * chunks are malformed or cut short, -2 when the body is over MAX. */
+ * chunks are malformed or cut short, -2 when the body is over MAX. Once
+ * the last chunk is in, what follows (trailers) does not matter. */
 static long long dechunk(char *buf, size_t len, size_t max)
 {
-    size_t i = 0, o = 0;
+    struct inplace p = {.buf = buf, .max = max};
+    struct http_dechunk d;
+    enum http_dechunk_result rc;
 
-    while (i < len) {
-        size_t size = 0;
-        size_t digits = 0;
-
-        for (; i < len && isxdigit((unsigned char)buf[i]); i++, digits++) {
-            int d = isdigit((unsigned char)buf[i])
-                        ? buf[i] - '0'
-                        : tolower((unsigned char)buf[i]) - 'a' + 10;
-            if (size > (SIZE_MAX >> 4)) {
-                return -1;
-            }
-            size = size * 16 + (size_t)d;
-        }
-        while (i < len && buf[i] != '\r') { /* chunk extensions */
-            i++;
-        }
-        if (digits == 0 || i + 1 >= len || buf[i + 1] != '\n') {
-            return -1;
-        }
-        i += 2;
-        if (size == 0) {
-            return (long long)o; /* trailers, if any, are ignored */
-        }
-        if (size > len - i || size + 2 > len - i) {
-            return -1;
-        }
-        if (o + size > max) {
-            return -2;
-        }
-        memmove(buf + o, buf + i, size);
-        o += size;
-        i += size;
-        if (buf[i] != '\r' || buf[i + 1] != '\n') {
-            return -1;
-        }
-        i += 2;
+    http_dechunk_init(&d);
+    rc = http_dechunk_feed(&d, buf, len, NULL, inplace_cb, &p);
+    if (p.too_big) {
+        return -2;
+    }
+    if (rc == HTTP_DECHUNK_END || http_dechunk_data_done(&d)) {
+        return (long long)p.len;
     }
     return -1;
 }
@@ -510,9 +662,96 @@ static void conn_finish(struct conn *c, size_t body_off, size_t len)
     conn_close(c);
 }
 
+/* A streamed answer is complete: nothing is kept. */
+static void conn_stream_done(struct conn *c)
+{
+    c->call->resp_body = NULL;
+    c->call->resp_len = 0;
+    conn_close(c);
+}
+
+static int conn_sink_cb(void *arg, const char *data, size_t len)
+{
+    struct conn *c = arg;
+
+    c->call->streamed += len;
+    return c->call->on_body(c->call->on_body_arg, data, len);
+}
+
+static void conn_stream_stopped(struct conn *c)
+{
+    conn_fail(c, HTTP_E_STOPPED, "stopped reading the answer from %s",
+              c->call->addr);
+}
+
+/* LEN more bytes of a streamed chunked body, at DATA. */
+static void conn_stream_chunked(struct conn *c, const char *data, size_t len)
+{
+    switch (http_dechunk_feed(&c->dc, data, len, NULL, conn_sink_cb, c)) {
+    case HTTP_DECHUNK_MORE:
+        break;
+    case HTTP_DECHUNK_END:
+        conn_stream_done(c);
+        break;
+    case HTTP_DECHUNK_BAD:
+        if (http_dechunk_data_done(&c->dc)) {
+            conn_stream_done(c); /* only the trailers are wrong */
+        } else {
+            conn_fail(c, HTTP_E_PROTO, "bad chunked body from %s",
+                      c->call->addr);
+        }
+        break;
+    case HTTP_DECHUNK_STOPPED:
+        conn_stream_stopped(c);
+        break;
+    }
+}
+
+/* LEN more bytes of a streamed body, at DATA (LEN may be 0: the head just
+ * came in). May end the call, which frees the buffer DATA points into. */
+static void conn_stream(struct conn *c, const char *data, size_t len)
+{
+    if (c->chunked) {
+        conn_stream_chunked(c, data, len);
+        return;
+    }
+    if (c->stream_left >= 0 && len > (unsigned long long)c->stream_left) {
+        len = (size_t)c->stream_left; /* the server sent too much */
+    }
+    if (len > 0 && conn_sink_cb(c, data, len) != 0) {
+        conn_stream_stopped(c);
+        return;
+    }
+    if (c->stream_left >= 0) {
+        c->stream_left -= (long long)len;
+        if (c->stream_left == 0) {
+            conn_stream_done(c);
+        }
+    }
+}
+
+/* End of file during a streamed body. */
+static void conn_stream_eof(struct conn *c)
+{
+    if (c->chunked && !http_dechunk_data_done(&c->dc)) {
+        conn_fail(c, HTTP_E_PROTO,
+                  "answer from %s cut short (a chunked body without its "
+                  "last chunk)",
+                  c->call->addr);
+    } else if (c->stream_left > 0 && !c->chunked) {
+        conn_fail(c, HTTP_E_PROTO,
+                  "answer from %s cut short (%lld of %lld "
+                  "bytes)",
+                  c->call->addr, c->content_len - c->stream_left,
+                  c->content_len);
+    } else {
+        conn_stream_done(c);
+    }
+}
+
 static void conn_at_eof(struct conn *c)
 {
-    size_t have = c->in_len - c->head_len;
+    size_t have;
 
     if (c->head_len == 0) {
         conn_fail(c, HTTP_E_PROTO, "%s closed the connection %s", c->call->addr,
@@ -520,6 +759,11 @@ static void conn_at_eof(struct conn *c)
                             : "without an answer");
         return;
     }
+    if (c->stream) {
+        conn_stream_eof(c);
+        return;
+    }
+    have = c->in_len - c->head_len;
     if (c->content_len >= 0 && have < (size_t)c->content_len) {
         conn_fail(c, HTTP_E_PROTO,
                   "answer from %s cut short (%zu of %lld "
@@ -572,6 +816,31 @@ static int conn_grow(struct conn *c)
     return 0;
 }
 
+/* What the last read brought: look for the head, and stream what may be
+ * streamed. Returns 0 to go on reading, -1 when the call is over. */
+static int conn_take(struct conn *c)
+{
+    size_t from = 0;
+
+    if (c->head_len == 0) {
+        if (conn_find_head(c) < 0) {
+            return -1;
+        }
+        if (c->head_len == 0 || !c->stream) {
+            return 0;
+        }
+        from = c->head_len; /* the head is parsed: the rest is body */
+    } else if (!c->stream) {
+        return 0;
+    }
+    conn_stream(c, c->in + from, c->in_len - from);
+    if (c->state == ST_DONE) {
+        return -1;
+    }
+    c->in_len = 0; /* given away: the buffer is free for the next read */
+    return 0;
+}
+
 static void conn_receive(struct conn *c)
 {
     char eb[128];
@@ -598,10 +867,10 @@ static void conn_receive(struct conn *c)
             return;
         }
         c->in_len += (size_t)r;
-        if (c->head_len == 0 && conn_find_head(c) < 0) {
+        if (conn_take(c) < 0) {
             return;
         }
-        if (c->head_len > 0 && c->content_len >= 0 &&
+        if (c->head_len > 0 && !c->stream && c->content_len >= 0 &&
             c->in_len - c->head_len >= (size_t)c->content_len) {
             conn_finish(c, c->head_len, (size_t)c->content_len);
             return;
@@ -691,6 +960,11 @@ static void conn_expire(struct conn *c, int64_t now)
                   "within %d ms",
                   c->call->addr,
                   c->connect_ms < c->total_ms ? c->connect_ms : c->total_ms);
+    } else if (c->stream) {
+        conn_fail(c, HTTP_E_TIMEOUT,
+                  "the answer from %s did not end within "
+                  "%d ms",
+                  c->call->addr, c->total_ms);
     } else {
         conn_fail(c, HTTP_E_TIMEOUT, "no answer from %s within %d ms",
                   c->call->addr, c->total_ms);
