@@ -15,6 +15,9 @@ int kv_main(int argc, char **argv);
 /* `varde job run|ls|status|stop`: the cluster's jobs. */
 int job_main(int argc, char **argv);
 
+/* `varde task logs|ls`: a task's output, and the fleet's tasks. */
+int task_main(int argc, char **argv);
+
 /* `varde demo`: a 3-node raft cluster on this machine, with a tour. */
 int demo_main(int argc, char **argv);
 
