@@ -20,7 +20,7 @@ SANFLAGS ?=
 # CFLAGS from the command line adds to these, it does not replace them.
 ALL_CFLAGS = $(OPT) -g $(SANFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -Isrc \
              -MMD -MP $(CFLAGS)
-LDLIBS   = -levent -ljansson -lm
+LDLIBS   = -levent -ljansson
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
 

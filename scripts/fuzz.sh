@@ -36,7 +36,7 @@ for target in "$@"; do
     mkdir -p "$corpus"
     echo "fuzz: building $name"
     # shellcheck disable=SC2086
-    if ! clang $flags -o "$bin" "$target" $lib -levent -ljansson -lm; then
+    if ! clang $flags -o "$bin" "$target" $lib -levent -ljansson; then
         echo "fuzz: $name does not build" >&2
         fail=1
         continue

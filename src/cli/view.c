@@ -1,9 +1,9 @@
 /* view.c - the fleet as the command line prints it: jobs, sites, a job. */
 #include "cli/view.h"
+#include "util/num.h"
 
 #include "cli/table.h"
 
-#include <math.h>
 #include <string.h>
 
 #define COL_RED "\033[31m"
@@ -114,11 +114,11 @@ void view_cpu(double cores, char *buf, size_t len)
     char frac[8];
     size_t n;
 
-    if (!isfinite(cores) || fabs(cores) > 1e12) {
+    if (!(num_abs(cores) <= 1e12)) { /* NaN and infinities too */
         snprintf(buf, len, "%g", cores);
         return;
     }
-    milli = llround(fabs(cores) * 1000);
+    milli = (long long)num_round(num_abs(cores) * 1000);
     if (milli % 1000 == 0) {
         snprintf(buf, len, "%s%lld", sign, milli / 1000);
         return;

@@ -96,6 +96,7 @@ struct node_snap_out {
     uint64_t index, term; /* the snapshot */
     uint64_t offset;      /* of the chunk in flight */
     uint64_t total;       /* the file's size, once known */
+    int fd;               /* the file, open while the transfer lasts */
     bool last_sent;       /* the chunk in flight ends the file */
     unsigned refusals;    /* in a row */
     uint64_t started;

@@ -79,7 +79,18 @@ static void logs_done_cb(struct evhttp_request *resp, void *arg)
     int code = resp ? evhttp_request_get_response_code(resp) : 0;
     struct timeval now = {0, 0};
 
-    if (r->started) {
+    if (r->started && resp == NULL) {
+        /* The controller's answer broke off: end the client's connection
+         * without the last chunk, so that it sees the break too and does
+         * not take what it got for the whole output. */
+        struct evhttp_connection *cc = evhttp_request_get_connection(r->client);
+
+        if (cc != NULL) {
+            evhttp_connection_free(cc);
+        } else {
+            evhttp_send_reply_end(r->client);
+        }
+    } else if (r->started) {
         evhttp_send_reply_end(r->client);
     } else if (code != 0) {
         const char *line = evhttp_request_get_response_code_line(resp);

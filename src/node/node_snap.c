@@ -51,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SNAP_MAX_REFUSALS 3 /* chunks refused in a row: give up */
 
@@ -294,6 +295,16 @@ int node_snap_install(struct node *n, const struct raft_snapshot_ref *s)
  * Sending a snapshot to a follower.
  */
 
+/* Transfer O is over: close its file. */
+static void snap_out_end(struct node_snap_out *o)
+{
+    o->active = false;
+    if (o->fd >= 0) {
+        close(o->fd);
+        o->fd = -1;
+    }
+}
+
 /* Give up transfer O after WHY; tell the core to try again later. */
 static void snap_send_failed(struct node_snap_out *o, const char *why)
 {
@@ -306,7 +317,7 @@ static void snap_send_failed(struct node_snap_out *o, const char *why)
              (unsigned long long)o->term, (unsigned long long)o->index,
              (unsigned long long)o->peer, (unsigned long long)o->offset,
              (unsigned long long)o->total, why, o->retry_ms);
-    o->active = false;
+    snap_out_end(o);
     evtimer_add(o->retry_ev, &tv);
     o->retry_ms = o->retry_ms * 2 > NODE_SNAP_RETRY_MAX_MS
                       ? NODE_SNAP_RETRY_MAX_MS
@@ -329,8 +340,8 @@ static void snap_retry_cb(evutil_socket_t fd, short what, void *arg)
 /* Read and send the chunk of O at o->offset. */
 static void snap_send_chunk(struct node *n, struct node_snap_out *o)
 {
-    static uint8_t buf[NODE_SNAP_CHUNK_BYTES];
     struct codec_chunk c;
+    uint8_t *buf;
     struct raft_status st;
     char err[256];
     size_t len;
@@ -338,12 +349,26 @@ static void snap_send_chunk(struct node *n, struct node_snap_out *o)
 
     raft_status(n->raft, &st);
     if (st.role != RAFT_LEADER) {
-        o->active = false; /* the new leader sends its own */
+        snap_out_end(o); /* the new leader sends its own */
         return;
     }
-    if (snap_read_chunk(n->opts.data_dir, o->index, o->term, o->offset, buf,
-                        sizeof(buf), &len, &last, &o->total, err,
-                        sizeof(err)) < 0) {
+    /* The file stays open for the whole transfer: a newer snapshot may
+     * prune it from the directory meanwhile. The buffer lives only while
+     * the chunk is encoded, so that a leader does not keep half a
+     * megabyte after its first transfer. */
+    if (o->fd < 0 && snap_open_send(n->opts.data_dir, o->index, o->term, &o->fd,
+                                    &o->total, err, sizeof(err)) < 0) {
+        snap_send_failed(o, err);
+        return;
+    }
+    buf = malloc(NODE_SNAP_CHUNK_BYTES);
+    if (buf == NULL) {
+        snap_send_failed(o, "out of memory");
+        return;
+    }
+    if (snap_read_fd(o->fd, o->total, o->offset, buf, NODE_SNAP_CHUNK_BYTES,
+                     &len, &last, err, sizeof(err)) < 0) {
+        free(buf);
         snap_send_failed(o, err);
         return;
     }
@@ -362,6 +387,7 @@ static void snap_send_chunk(struct node *n, struct node_snap_out *o)
     if (peer_client_send_chunk(n->clients[node_pos(n, o->peer)], &c) < 0) {
         snap_send_failed(o, "cannot send the chunk");
     }
+    free(buf);
 }
 
 void node_snap_send(struct node *n, const struct raft_msg *m)
@@ -376,6 +402,7 @@ void node_snap_send(struct node *n, const struct raft_msg *m)
     if (o->active || evtimer_pending(o->retry_ev, NULL)) {
         return; /* one transfer at a time; after a failure, the wait */
     }
+    snap_out_end(o);
     o->active = true;
     o->index = m->u.snapshot.last_index;
     o->term = m->u.snapshot.last_term;
@@ -406,7 +433,7 @@ static void snap_step_result(struct node *n, uint64_t peer,
 static void snap_send_done(struct node *n, struct node_snap_out *o,
                            const struct codec_chunk_result *res)
 {
-    o->active = false;
+    snap_out_end(o);
     o->retry_ms = NODE_SNAP_RETRY_MIN_MS;
     n->m.snapshots_sent++;
     log_info("snap",
@@ -437,7 +464,7 @@ void node_snap_chunk_result(void *arg, uint64_t peer,
     }
     raft_status(n->raft, &st);
     if (res->term > st.term) {
-        o->active = false; /* we are a stale leader: the core steps down */
+        snap_out_end(o); /* we are a stale leader: the core steps down */
         snap_step_result(n, peer, res);
         return;
     }
@@ -670,6 +697,7 @@ int node_snap_open(struct node *n, char *err, size_t errlen)
         struct node_snap_out *o = &n->snap_out[i];
 
         o->n = n;
+        o->fd = -1;
         o->peer = n->opts.peers.node[i].id;
         o->retry_ms = NODE_SNAP_RETRY_MIN_MS;
         o->retry_ev = evtimer_new(n->base, snap_retry_cb, o);
@@ -686,6 +714,7 @@ void node_snap_close(struct node *n)
     snap_recv_drop(n);
     for (size_t i = 0; i < PEERS_MAX; i++) {
         if (n->snap_out[i].retry_ev != NULL) {
+            snap_out_end(&n->snap_out[i]); /* opened: fd is set */
             event_free(n->snap_out[i].retry_ev);
             n->snap_out[i].retry_ev = NULL;
         }

@@ -1,11 +1,11 @@
 /* fleet_entry.c - fleet entries as the leader builds them, and the strict
  * checks of what controllers send (the same checks guard the apply). */
 #include "sm/fleet_int.h"
+#include "util/num.h"
 
 #include "util/err.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,8 +178,8 @@ static int cpu_milli(const json_t *v, uint64_t *out, char *err, size_t errlen)
         return err_fail(err, errlen, "cpu: must be a number of cores, 0..%d",
                         JOB_MAX_CPU * 64);
     }
-    m = round(x * 1000);
-    if (fabs(m - x * 1000) > 1e-6) {
+    m = num_round(x * 1000);
+    if (num_abs(m - x * 1000) > 1e-6) {
         return err_fail(err, errlen, "cpu: must be a multiple of 0.001");
     }
     *out = (uint64_t)m;

@@ -1,8 +1,8 @@
 /* fleet_json.c - the fleet as the API shows it, and as the scheduler reads
  * it. */
 #include "sm/fleet_int.h"
+#include "util/num.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +31,7 @@ static enum sched_job_type job_type(enum job_type t)
 
 static uint64_t job_milli(const struct job *j)
 {
-    return (uint64_t)llround(j->cpu * 1000.0);
+    return (uint64_t)num_round(j->cpu * 1000.0);
 }
 
 /* Point the labels L (N of them) at the slots from *NEXT on. */

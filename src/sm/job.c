@@ -13,8 +13,8 @@
  * below), and its failure names the field ("count: must be 1..10000, got
  * 100000000000000000000"). */
 #include "sm/job.h"
+#include "util/num.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,7 +160,7 @@ static int job_get_int(const json_t *v, const char *path, long long lo,
         return 0;
     }
     if (c->reals && json_is_real(v) &&
-        json_real_value(v) == floor(json_real_value(v))) {
+        json_real_value(v) == num_floor(json_real_value(v))) {
         double x = json_real_value(v);
 
         if (x < (double)lo || x > (double)hi) {
@@ -566,12 +566,12 @@ static int job_parse_cpu(const json_t *v, struct job *j, struct job_ctx *c)
                         JOB_MAX_CPU, x);
     }
     m = x * 1000;
-    r = round(m);
+    r = num_round(m);
     if (r < 1) {
         return job_fail(
             c, "resources.cpu: must be at least 0.001 cores, got %g", x);
     }
-    if (fabs(m - r) > 1e-6) {
+    if (num_abs(m - r) > 1e-6) {
         return job_fail(c,
                         "resources.cpu: must be a multiple of 0.001 cores, "
                         "got %g",

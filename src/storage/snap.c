@@ -698,20 +698,16 @@ int snap_load(const char *dir, uint64_t index, uint64_t term,
 
 /* ---- sending ----------------------------------------------------------- */
 
-int snap_read_chunk(const char *dir, uint64_t index, uint64_t term,
-                    uint64_t offset, void *buf, size_t max, size_t *n,
-                    bool *last, uint64_t *total, char *err, size_t errlen)
+int snap_open_send(const char *dir, uint64_t index, uint64_t term, int *fd,
+                   uint64_t *size, char *err, size_t errlen)
 {
     char sdir[SNAP_SDIR_MAX], path[SNAP_PATH_MAX];
     struct snap_id id = {index, term};
     struct stat st;
-    uint64_t size, want;
-    ssize_t got;
-    int fd, rc;
+    int rc;
 
-    *n = 0;
-    *last = false;
-    *total = 0;
+    *fd = -1;
+    *size = 0;
     rc = snap_check_id(id, err, errlen);
     if (rc == SNAP_OK) {
         rc = snap_dir_path(dir, sdir, err, errlen);
@@ -720,39 +716,66 @@ int snap_read_chunk(const char *dir, uint64_t index, uint64_t term,
         return rc;
     }
     snap_file_path(path, sdir, id, false);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0) {
         int e = errno;
 
         err_fail(err, errlen, "open %s: %s", path, strerror(e));
         return e == ENOENT ? SNAP_ERR_NOT_FOUND : SNAP_ERR_IO;
     }
-    if (fstat(fd, &st) < 0) {
+    if (fstat(*fd, &st) < 0) {
         err_fail(err, errlen, "stat %s: %s", path, strerror(errno));
-        close(fd);
+        close(*fd);
+        *fd = -1;
         return SNAP_ERR_IO;
     }
-    size = (uint64_t)st.st_size;
+    *size = (uint64_t)st.st_size;
+    return SNAP_OK;
+}
+
+int snap_read_fd(int fd, uint64_t size, uint64_t offset, void *buf, size_t max,
+                 size_t *n, bool *last, char *err, size_t errlen)
+{
+    uint64_t want;
+    ssize_t got;
+
+    *n = 0;
+    *last = false;
     if (max == 0 || offset > size) {
         err_fail(err, errlen,
-                 "%s: cannot read %zu bytes at offset %llu of %llu", path, max,
+                 "snapshot: cannot read %zu bytes at offset %llu of %llu", max,
                  (unsigned long long)offset, (unsigned long long)size);
-        close(fd);
         return SNAP_ERR_RANGE;
     }
     want = size - offset < (uint64_t)max ? size - offset : (uint64_t)max;
     got = sio_pread_full(fd, buf, (size_t)want, (off_t)offset);
     if (got < 0 || (uint64_t)got != want) {
-        err_fail(err, errlen, "read %s: %s", path,
+        err_fail(err, errlen, "read snapshot: %s",
                  got < 0 ? strerror(errno) : "file shrank while read");
-        close(fd);
         return SNAP_ERR_IO;
     }
-    close(fd);
     *n = (size_t)got;
     *last = offset + want == size;
-    *total = size;
     return SNAP_OK;
+}
+
+int snap_read_chunk(const char *dir, uint64_t index, uint64_t term,
+                    uint64_t offset, void *buf, size_t max, size_t *n,
+                    bool *last, uint64_t *total, char *err, size_t errlen)
+{
+    int fd, rc;
+
+    *n = 0;
+    *last = false;
+    rc = snap_open_send(dir, index, term, &fd, total, err, errlen);
+    if (rc == SNAP_OK) {
+        rc = snap_read_fd(fd, *total, offset, buf, max, n, last, err, errlen);
+        close(fd);
+    }
+    if (rc != SNAP_OK) {
+        *total = 0;
+    }
+    return rc;
 }
 
 /* ---- receiving --------------------------------------------------------- */

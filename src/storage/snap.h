@@ -128,6 +128,18 @@ int snap_read_chunk(const char *dir, uint64_t index, uint64_t term,
                     uint64_t offset, void *buf, size_t max, size_t *n,
                     bool *last, uint64_t *total, char *err, size_t errlen);
 
+/* Open the snapshot file INDEX/TERM of DIR for a transfer: *FD stays
+ * readable while the transfer lasts, even if a newer snapshot prunes the
+ * file meanwhile; *SIZE is its size. The caller closes *FD. Errors as for
+ * snap_read_chunk(); *FD is then -1. */
+int snap_open_send(const char *dir, uint64_t index, uint64_t term, int *fd,
+                   uint64_t *size, char *err, size_t errlen);
+
+/* Read up to MAX bytes at OFFSET of a file opened by snap_open_send() of
+ * SIZE bytes, as snap_read_chunk() does. */
+int snap_read_fd(int fd, uint64_t size, uint64_t offset, void *buf, size_t max,
+                 size_t *n, bool *last, char *err, size_t errlen);
+
 struct snap_recv; /* a snapshot being received; opaque */
 
 /* Start receiving the snapshot file INDEX/TERM into DIR/snap/recv.tmp,

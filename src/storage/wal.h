@@ -40,6 +40,7 @@
 
 #define WAL_SEGMENT_SIZE_DEFAULT (64u << 20) /* 64 MiB */
 #define WAL_SEGMENT_SIZE_MIN 4096u
+#define WAL_SEGMENT_SIZE_MAX (1u << 30)     /* offsets within one fit 32 bits */
 #define WAL_MAX_PAYLOAD (16u << 20)         /* bytes of data in one entry */
 #define WAL_MAX_INDEX ((uint64_t)INT64_MAX) /* so that index + 1 is safe */
 
@@ -54,7 +55,7 @@ enum wal_error {
 struct wal_options {
     /* Start a new segment when a record would take the current one past
      * this many bytes (a record larger than that gets a segment of its
-     * own). At least WAL_SEGMENT_SIZE_MIN. */
+     * own). Between WAL_SEGMENT_SIZE_MIN and WAL_SEGMENT_SIZE_MAX. */
     uint64_t segment_size;
 };
 

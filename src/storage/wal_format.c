@@ -139,7 +139,7 @@ int wal_seg_push_offset(struct wal_segment *s, uint64_t off)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
-        uint64_t *o = realloc(s->offsets, cap * sizeof(*o));
+        uint32_t *o = realloc(s->offsets, cap * sizeof(*o));
 
         if (o == NULL) {
             return -1;
@@ -147,7 +147,10 @@ int wal_seg_push_offset(struct wal_segment *s, uint64_t off)
         s->offsets = o;
         s->cap = cap;
     }
-    s->offsets[s->n++] = off;
+    if (off > UINT32_MAX) {
+        return -1; /* a segment larger than any this WAL writes */
+    }
+    s->offsets[s->n++] = (uint32_t)off;
     return 0;
 }
 

@@ -22,8 +22,11 @@
 
 struct wal_segment {
     uint64_t first_index;
-    uint64_t n;        /* records */
-    uint64_t *offsets; /* offsets[i]: the record of first_index + i */
+    uint64_t n; /* records */
+    /* offsets[i]: the record of first_index + i. 32 bits: a segment
+     * stays below WAL_SEGMENT_SIZE_MAX, and 100k entries cost 400 KB, not
+     * 800. */
+    uint32_t *offsets;
     size_t cap;
 };
 

@@ -438,6 +438,9 @@ static struct wal *wal_alloc(const char *data_dir,
     if (opt != NULL) {
         w->opt = *opt;
     }
+    if (w->opt.segment_size > WAL_SEGMENT_SIZE_MAX) {
+        w->opt.segment_size = WAL_SEGMENT_SIZE_MAX;
+    }
     if (w->opt.segment_size < WAL_SEGMENT_SIZE_MIN) {
         w->opt.segment_size = WAL_SEGMENT_SIZE_MIN;
     }
