@@ -306,8 +306,9 @@ def test_job_run_ls_status_stop_through_followers():
         out = ok(rc, out, err, "status")
         lines = out.splitlines()
         assert lines[0] == "job sensor-average: service, version 2", out
-        assert "  command      /usr/bin/python3 average.py --window 60" in \
-            lines, out
+        assert any(l.startswith("  command      /usr/bin/python3 -u -c '# A "
+                                "sensor reader") and l.endswith("...")
+                   for l in lines), out
         assert "  sites        oslo-1, bergen-2" in lines, out
         assert "  when silent  move tasks after 30s" in lines, out
         head, rows = table(out, "TASK")
