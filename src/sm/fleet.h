@@ -43,6 +43,9 @@
 #define FLEET_MAX_MESSAGE 256    /* bytes of a task's message */
 #define FLEET_MAX_CONTROLLER 128 /* bytes of a controller's address */
 #define FLEET_MAX_ENDED 10       /* failed and lost records kept per job */
+/* Tasks all jobs together may want: half the table, the rest for ended
+ * and stopping records. */
+#define FLEET_MAX_WANTED (FLEET_MAX_TASKS / 2)
 
 struct fleet;
 

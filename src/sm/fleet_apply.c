@@ -46,6 +46,25 @@ static void touch_job_sites(struct fleet *f, const char *id, uint64_t index)
     }
 }
 
+/* The tasks job J wants: its count, or one per site for a system job. */
+static uint64_t job_tasks(const struct fleet *f, const struct job *j)
+{
+    return j->type == JOB_SYSTEM ? f->n_sites : j->count;
+}
+
+/* The tasks every job but EXCEPT wants. */
+static uint64_t wanted_tasks(const struct fleet *f, const char *except)
+{
+    uint64_t sum = 0;
+
+    for (size_t i = 0; i < f->n_jobs; i++) {
+        if (strcmp(f->jobs[i].spec->id, except) != 0) {
+            sum += job_tasks(f, f->jobs[i].spec);
+        }
+    }
+    return sum;
+}
+
 static int apply_job_put(struct fleet *f, const json_t *o, uint64_t index,
                          struct fleet_result *res)
 {
@@ -68,6 +87,12 @@ static int apply_job_put(struct fleet *f, const json_t *o, uint64_t index,
         return refuse(res, 400, "job: %s", err);
     }
     pos = fleet_job_pos(f, job->id);
+    if (wanted_tasks(f, job->id) + job_tasks(f, job) > FLEET_MAX_WANTED) {
+        job_free(job);
+        return refuse(res, 400,
+                      "count: the jobs would want more than %d tasks in all",
+                      FLEET_MAX_WANTED);
+    }
     if (pos >= 0) {
         struct fleet_job *old = &f->jobs[pos];
 
@@ -115,7 +140,10 @@ static int apply_job_stop(struct fleet *f, const json_t *o, uint64_t index,
         if (strcmp(t->job, id) != 0) {
             continue;
         }
-        if (t->site == FLEET_NO_SITE) {
+        if (t->site == FLEET_NO_SITE || t->state == SCHED_TASK_COMPLETE ||
+            t->state == SCHED_TASK_FAILED || t->state == SCHED_TASK_LOST) {
+            /* Pending or ended: nothing runs it, nobody will report it. */
+            touch(f, t->site, index);
             fleet_task_remove(f, i);
         } else {
             t->stop = true;
@@ -381,18 +409,22 @@ static int apply_sched(struct fleet *f, const json_t *o, uint64_t index,
 
 /* ---- Reports. */
 
-/* Keep at most FLEET_MAX_ENDED failed or lost records of JOB: drop the
- * oldest (lowest index). */
+/* Keep at most FLEET_MAX_ENDED ended records of JOB: failed, lost, and
+ * complete unless the job is a batch job (whose complete tasks count
+ * toward its count); drop the oldest (lowest index). */
 static void trim_ended(struct fleet *f, const char *job)
 {
+    long jpos = fleet_job_pos(f, job);
+    bool batch = jpos >= 0 && f->jobs[jpos].spec->type == JOB_BATCH;
+
     for (;;) {
         size_t n = 0, oldest = 0;
 
         for (size_t i = 0; i < f->n_tasks; i++) {
             const struct fleet_task *t = &f->tasks[i];
 
-            if ((t->state == SCHED_TASK_FAILED ||
-                 t->state == SCHED_TASK_LOST) &&
+            if ((t->state == SCHED_TASK_FAILED || t->state == SCHED_TASK_LOST ||
+                 (t->state == SCHED_TASK_COMPLETE && !batch)) &&
                 strcmp(t->job, job) == 0) {
                 if (n++ == 0 || t->index < f->tasks[oldest].index) {
                     oldest = i;
@@ -463,7 +495,8 @@ static int report_task(struct fleet *f, uint32_t spos, const json_t *r)
     if (json_is_integer(v = json_object_get(r, "restarts"))) {
         t->restarts = (uint32_t)json_integer_value(v);
     }
-    if (st == SCHED_TASK_FAILED || st == SCHED_TASK_LOST) {
+    if (st == SCHED_TASK_FAILED || st == SCHED_TASK_LOST ||
+        st == SCHED_TASK_COMPLETE) {
         trim_ended(f, job);
         return 1;
     }

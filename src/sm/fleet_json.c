@@ -316,10 +316,14 @@ json_t *fleet_sites_json(const struct fleet *f,
         const struct fleet_task *t = &f->tasks[i];
         long j = fleet_job_pos(f, t->job);
 
-        if (t->site == FLEET_NO_SITE || t->stop) {
+        if (t->site == FLEET_NO_SITE) {
             continue;
         }
-        use[t->site * 3 + 2]++;
+        if (!t->stop && holds(t)) {
+            use[t->site * 3 + 2]++; /* live tasks */
+        }
+        /* As the scheduler counts: a stopping task holds its room until
+         * it has ended. */
         if (j >= 0 && holds(t)) {
             use[t->site * 3] += job_milli(f->jobs[j].spec);
             use[t->site * 3 + 1] += f->jobs[j].spec->memory_mb;

@@ -653,6 +653,41 @@ TEST(job_stop_removes_pending_tasks_and_asks_placed_ones_to_stop)
     "{\"seq\": " #seq ", \"tasks\": [{\"id\": \"" task "\", \"state\": " rest  \
     "}]}"
 
+TEST(jobs_together_cannot_want_more_than_half_the_task_table)
+{
+    struct fleet *f = fleet_new();
+    struct fleet_result res;
+    char text[200];
+
+    for (int i = 0; i < FLEET_MAX_WANTED / 10000; i++) {
+        snprintf(text, sizeof(text),
+                 "{\"id\": \"big-%d\", \"count\": 10000, \"command\": "
+                 "[\"/bin/true\"]}",
+                 i);
+        EXPECT_EQ(put_job(f, text, &res), 200);
+        EXPECT_EQ(res.status, 200);
+    }
+    EXPECT_EQ(put_job(f,
+                      "{\"id\": \"one-more\", \"count\": 1, "
+                      "\"command\": [\"/bin/true\"]}",
+                      &res),
+              400);
+    EXPECT_TRUE(strstr(res.error, "more than 100000 tasks") != NULL);
+    EXPECT_TRUE(!fleet_job_exists(f, "one-more"));
+    /* Lowering a job's count makes room again. */
+    EXPECT_EQ(put_job(f,
+                      "{\"id\": \"big-0\", \"count\": 9999, "
+                      "\"command\": [\"/bin/true\"]}",
+                      &res),
+              200);
+    EXPECT_EQ(put_job(f,
+                      "{\"id\": \"one-more\", \"count\": 1, "
+                      "\"command\": [\"/bin/true\"]}",
+                      &res),
+              200);
+    fleet_free(f);
+}
+
 TEST(reports_are_applied_once_in_seq_order)
 {
     static const char job[] = "{\"id\": \"svc\", \"command\": [\"/bin/svc\"]}";
@@ -1546,6 +1581,7 @@ int main(void)
     RUN(a_placement_on_a_site_that_went_silent_meanwhile_is_dropped);
     RUN(job_put_of_the_same_spec_keeps_its_version);
     RUN(job_stop_removes_pending_tasks_and_asks_placed_ones_to_stop);
+    RUN(jobs_together_cannot_want_more_than_half_the_task_table);
     RUN(reports_are_applied_once_in_seq_order);
     RUN(a_failed_task_is_replaced_and_few_failures_are_kept);
     RUN(a_silent_site_keeps_its_tasks_unknown_until_it_is_back);
