@@ -26,6 +26,7 @@
  * max_response.
  */
 #include "cli/http_client.h"
+#include "util/token.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -208,18 +209,34 @@ static bool token_ok(const char *s)
     return true;
 }
 
+/* "Authorization: Bearer TOKEN\r\n" from VARDE_TOKEN, or "" when it is
+ * not set (a token with a line break in it is not sent: the server's 401
+ * then says what is missing). */
+static void conn_auth_header(char *buf, size_t len)
+{
+    const char *t = getenv("VARDE_TOKEN");
+
+    buf[0] = '\0';
+    if (t != NULL && t[0] != '\0' && strlen(t) <= TOKEN_MAX &&
+        strpbrk(t, "\r\n") == NULL) {
+        snprintf(buf, len, "Authorization: Bearer %s\r\n", t);
+    }
+}
+
 static int conn_build_request(struct conn *c)
 {
     const struct http_call *call = c->call;
     const char *ctype = call->content_type;
+    char auth[TOKEN_MAX + 32];
     size_t cap;
     int n;
 
     if (ctype == NULL) {
         ctype = "application/json";
     }
+    conn_auth_header(auth, sizeof(auth));
     cap = strlen(call->method) + strlen(call->path) + strlen(call->addr) +
-          strlen(ctype) + 256 + call->body_len;
+          strlen(ctype) + strlen(auth) + 256 + call->body_len;
     c->out = malloc(cap);
     if (c->out == NULL) {
         return -1;
@@ -227,8 +244,8 @@ static int conn_build_request(struct conn *c)
     n = snprintf(c->out, cap,
                  "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: varde-cli\r\n"
                  "Accept: application/json\r\nConnection: close\r\n"
-                 "Content-Length: %zu\r\n%s%s%s\r\n",
-                 call->method, call->path, call->addr, call->body_len,
+                 "%sContent-Length: %zu\r\n%s%s%s\r\n",
+                 call->method, call->path, call->addr, auth, call->body_len,
                  call->body_len ? "Content-Type: " : "",
                  call->body_len ? ctype : "", call->body_len ? "\r\n" : "");
     if (n < 0 || (size_t)n + call->body_len > cap) {

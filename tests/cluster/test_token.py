@@ -52,6 +52,37 @@ def test_requests_without_the_token_get_401_and_with_it_work():
              "with the token")
 
 
+def test_the_cli_sends_VARDE_TOKEN():
+    c = Cluster(3, token=TOKEN)
+    with c:
+        lead, _ = c.wait_leader(5.0)
+        f = [i for i in c.ids() if i != lead][0]
+        env = dict(os.environ)
+        env.pop("VARDE_TOKEN", None)
+
+        def varde(*args, token=None):
+            e = dict(env)
+            if token is not None:
+                e["VARDE_TOKEN"] = token
+            return subprocess.run([cluster.VARDE] + list(args) +
+                                  ["--addr", c[f].addr], env=e,
+                                  capture_output=True, text=True, timeout=20)
+
+        p = varde("kv", "put", "k", "v")
+        assert p.returncode == 1, p
+        assert "access token" in p.stderr and "VARDE_TOKEN" in p.stderr, \
+            p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+        p = varde("kv", "put", "k", "v", token="wrong-token-0123456789")
+        assert p.returncode == 1 and "access token" in p.stderr, p
+        for args in (("kv", "put", "k", "v"), ("kv", "get", "k"),
+                     ("status",), ("job", "ls")):
+            p = varde(*args, token=TOKEN)
+            assert p.returncode == 0, (args, p.stdout, p.stderr)
+        note("the CLI without VARDE_TOKEN: one line naming it; with it: "
+             "kv, status and job work")
+
+
 def test_a_bad_token_file_stops_the_node_with_one_line():
     c = Cluster(3, start=[])
     with c:
