@@ -1,12 +1,74 @@
-/* agent_main.c - `varde agent`: being written; refuses to run. */
+/* agent_main.c - `varde agent`: flags, then the daemon until SIGTERM or
+ * SIGINT. The tasks keep running when it exits. */
 #include "agent/agent.h"
 
+#include "agent/agent_int.h"
+#include "agent/agent_sys.h"
+#include "util/log.h"
+
 #include <stdio.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Fill in the capacity flags left out with the machine's own. */
+static int agent_capacity(struct agent_opts *o, char *err, size_t errlen)
+{
+    uint64_t cpu, mem;
+
+    if (o->cpu_milli != 0 && o->memory_mb != 0) {
+        return 0;
+    }
+    if (agent_sys_capacity(&cpu, &mem, err, errlen) < 0) {
+        return -1;
+    }
+    o->cpu_milli = o->cpu_milli ? o->cpu_milli : cpu;
+    o->memory_mb = o->memory_mb ? o->memory_mb : mem;
+    return 0;
+}
+
+static uint64_t agent_seed(void)
+{
+    uint64_t seed;
+    struct timespec ts;
+
+    if (getrandom(&seed, sizeof(seed), 0) == (ssize_t)sizeof(seed)) {
+        return seed;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+}
 
 int agent_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "varde agent: not available in this build\n");
-    return 1;
+    static struct agent_opts opts;
+    static struct agent a;
+    char err[1024];
+    int rc;
+
+    switch (agent_flags_parse(argc, argv, &opts, err, sizeof(err))) {
+    case AGENT_FLAGS_HELP:
+        fputs(agent_flags_usage(), stdout);
+        return 0;
+    case AGENT_FLAGS_ERROR:
+        fprintf(stderr, "varde agent: %s\n", err);
+        return 2;
+    case AGENT_FLAGS_OK:
+        break;
+    }
+    if (agent_capacity(&opts, err, sizeof(err)) < 0) {
+        fprintf(stderr, "varde agent: %s\n", err);
+        return 2;
+    }
+    log_set_level(opts.log_level);
+    log_hook_libevent();
+    if (agent_open(&a, &opts, agent_seed(), err, sizeof(err)) < 0) {
+        log_error("agent", "cannot start: %s", err);
+        agent_close(&a);
+        return 1;
+    }
+    rc = agent_loop(&a);
+    agent_close(&a);
+    log_info("agent", "agent %s stopped (exit %d)", opts.name, rc);
+    return rc;
 }
