@@ -5,28 +5,10 @@
 #include "controller/ctl_int.h"
 #include "util/log.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Fill in the capacity flags left out with the machine's own. */
-static int controller_capacity(struct ctl_opts *o, char *err, size_t errlen)
-{
-    uint64_t cpu, mem;
-
-    if (o->cpu_milli != 0 && o->memory_mb != 0) {
-        return 0;
-    }
-    if (ctl_machine_capacity(&cpu, &mem, err, errlen) < 0) {
-        return -1;
-    }
-    o->cpu_milli = o->cpu_milli ? o->cpu_milli : cpu;
-    o->memory_mb = o->memory_mb ? o->memory_mb : mem;
-    return 0;
-}
 
 static uint64_t controller_seed(void)
 {
@@ -56,10 +38,6 @@ int controller_main(int argc, char **argv)
         return 2;
     case CTL_FLAGS_OK:
         break;
-    }
-    if (controller_capacity(&opts, err, sizeof(err)) < 0) {
-        fprintf(stderr, "varde controller: %s\n", err);
-        return 2;
     }
     log_set_level(opts.log_level);
     log_hook_libevent();

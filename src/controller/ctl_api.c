@@ -1,12 +1,17 @@
 /* ctl_api.c - the controller's own HTTP API, one small handler each.
  *
- *   GET /v1/status   the site, its link to the cluster, its tasks
- *   GET /metrics     Prometheus text
+ *   GET /v1/status          the site, its link to the cluster, its tasks
+ *   GET /metrics            Prometheus text
+ *   /v1/agents, /v1/agents/NAME/...      the agents (ctl_agent_api.c)
+ *   /v1/tasks/ID/logs, /v1/kv/KEY        passed on (ctl_proxy.c)
  *
  * Anything else gets the router's JSON 404, 405 or 413 (transport/http.h).
+ * With --token-file, every route asks for the token.
  */
 #include "controller/ctl_int.h"
 
+#include "controller/ctl_site.h"
+#include "sm/command.h"
 #include "transport/http.h"
 
 #include <stdio.h>
@@ -14,6 +19,7 @@
 #include <string.h>
 
 #define CTL_API_SMALL_BODY 4096
+#define CTL_API_AGENT_BODY (2u << 20) /* a heartbeat of 4096 tasks */
 
 static json_t *ctl_api_labels(const struct ctl_opts *o)
 {
@@ -26,24 +32,50 @@ static json_t *ctl_api_labels(const struct ctl_opts *o)
     return labels;
 }
 
-/* The site's tasks, with their local state; NULL out of memory. */
-static json_t *ctl_api_tasks(const struct ctl_assign *a)
+/* One task as the site sees it (ctl_site.h). */
+static json_t *ctl_api_task(const struct ctl_site *site,
+                            const struct ctl_task *t)
 {
+    struct ctl_view v;
+    json_t *o;
+
+    ctl_site_view(site, t, &v);
+    o = json_pack("{s:s,s:s,s:I,s:I,s:s,s:b,s:o,s:o,s:o,s:o}", "id", t->id,
+                  "job", t->job, "index", (json_int_t)t->index, "job_version",
+                  (json_int_t)t->job_version, "state", v.state, "stop", t->stop,
+                  "agent", v.agent ? json_string(v.agent) : json_null(), "pid",
+                  v.pid >= 0 ? json_integer(v.pid) : json_null(), "restarts",
+                  json_integer(v.restarts > 0 ? v.restarts : 0), "message",
+                  v.message[0] ? json_string(v.message) : json_null());
+    return o;
+}
+
+/* The site's tasks, as the site sees them; NULL out of memory. */
+static json_t *ctl_api_tasks(const struct ctl *c)
+{
+    struct ctl_site site = {&c->assign, &c->jobs, &c->rows, &c->agents,
+                            c->notes};
     json_t *tasks = json_array();
 
-    for (size_t i = 0; tasks != NULL && i < a->n_tasks; i++) {
-        const struct ctl_task *t = &a->tasks[i];
-        json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:s,s:b}", "id", t->id, "job",
-                              t->job, "index", (json_int_t)t->index,
-                              "job_version", (json_int_t)t->job_version,
-                              "state", t->local, "stop", t->stop);
-
-        if (json_array_append_new(tasks, o) < 0) {
+    for (size_t i = 0; tasks != NULL && i < c->assign.n_tasks; i++) {
+        if (json_array_append_new(
+                tasks, ctl_api_task(&site, &c->assign.tasks[i])) < 0) {
             json_decref(tasks);
             tasks = NULL;
         }
     }
     return tasks;
+}
+
+/* How many agents are up. */
+static size_t ctl_api_agents_up(const struct ctl *c)
+{
+    size_t up = 0;
+
+    for (size_t a = 0; a < c->agents.n; a++) {
+        up += c->agents.v[a]->up;
+    }
+    return up;
 }
 
 static json_t *ctl_api_status(struct ctl *c)
@@ -52,17 +84,19 @@ static json_t *ctl_api_status(struct ctl *c)
 
     ctl_upstream_stats(c->up, &st);
     return json_pack(
-        "{s:s,s:o,s:f,s:I,s:o,s:b,s:I,s:I,s:I,s:{s:I,s:I},s:o}", "site",
-        c->opts.site, "labels", ctl_api_labels(&c->opts), "cpu",
-        (double)c->opts.cpu_milli / 1000.0, "memory_mb",
-        (json_int_t)c->opts.memory_mb, "leader",
+        "{s:s,s:o,s:f,s:I,s:{s:I,s:I},s:o,s:b,s:I,s:I,s:I,s:{s:I,s:I},s:o}",
+        "site", c->opts.site, "labels", ctl_api_labels(&c->opts), "cpu",
+        (double)c->cap_cpu_milli / 1000.0, "memory_mb",
+        (json_int_t)c->cap_memory_mb, "agents", "up",
+        (json_int_t)ctl_api_agents_up(c), "down",
+        (json_int_t)(c->agents.n - ctl_api_agents_up(c)), "leader",
         st.leader[0] ? json_string(st.leader) : json_null(), "connected",
         st.connected, "index", (json_int_t)c->assign.index, "report_seq_sent",
         (json_int_t)st.report_seq_sent, "report_seq_applied",
         (json_int_t)c->outbox.applied_seq, "outbox", "sending",
         (json_int_t)ctl_outbox_sending_count(&c->outbox), "pending",
         (json_int_t)ctl_outbox_pending_count(&c->outbox), "tasks",
-        ctl_api_tasks(&c->assign));
+        ctl_api_tasks(c));
 }
 
 static void ctl_api_status_cb(struct evhttp_request *req, void *arg)
@@ -127,6 +161,22 @@ static void ctl_api_metrics_write(struct ctl *c, FILE *f)
     ctl_api_metric(f, "varde_controller_leader_changes_total", "counter",
                    "Times a leader other than the last one was adopted.",
                    st.leader_changes);
+    ctl_api_metric(f, "varde_controller_agents_up", "gauge",
+                   "Agents heard from within the TTL.", ctl_api_agents_up(c));
+    ctl_api_metric(f, "varde_controller_agents_down", "gauge",
+                   "Agents the registry holds that are down.",
+                   c->agents.n - ctl_api_agents_up(c));
+    ctl_api_metric(f, "varde_controller_agents_down_total", "counter",
+                   "Times an agent was declared down.", c->agents_down);
+    ctl_api_metric(f, "varde_controller_tasks_moved_total", "counter",
+                   "Tasks moved off a down agent or one without their "
+                   "labels.",
+                   c->moves);
+    ctl_api_metric(f, "varde_controller_tasks_unplaced", "gauge",
+                   "Tasks no agent can take (see their message).",
+                   json_object_size(c->notes));
+    ctl_api_metric(f, "varde_controller_agent_watches", "gauge",
+                   "Agents' task watches held.", c->n_watches);
 }
 
 static void ctl_api_metrics_cb(struct evhttp_request *req, void *arg)
@@ -152,6 +202,12 @@ static void ctl_api_metrics_cb(struct evhttp_request *req, void *arg)
 static const struct http_route ctl_api_routes[] = {
     {"/v1/status", EVHTTP_REQ_GET, CTL_API_SMALL_BODY, ctl_api_status_cb},
     {"/metrics", EVHTTP_REQ_GET, CTL_API_SMALL_BODY, ctl_api_metrics_cb},
+    {"/v1/agents", EVHTTP_REQ_GET, CTL_API_SMALL_BODY, ctl_agents_list_cb},
+    {"/v1/agents/", EVHTTP_REQ_GET | EVHTTP_REQ_POST, CTL_API_AGENT_BODY,
+     ctl_agent_api_cb},
+    {"/v1/tasks/", EVHTTP_REQ_GET, CTL_API_SMALL_BODY, ctl_proxy_logs_cb},
+    {"/v1/kv/", EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE,
+     SM_MAX_VALUE, ctl_proxy_kv_cb},
 };
 
 int ctl_api_listen(struct ctl *c, char *err, size_t errlen)
@@ -159,5 +215,10 @@ int ctl_api_listen(struct ctl *c, char *err, size_t errlen)
     c->http = http_server_new(
         c->base, &c->opts.listen, ctl_api_routes,
         sizeof(ctl_api_routes) / sizeof(ctl_api_routes[0]), c, err, errlen);
+    if (c->http != NULL && c->token[0] != '\0' &&
+        http_server_set_token(c->http, c->token) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     return c->http == NULL ? -1 : 0;
 }

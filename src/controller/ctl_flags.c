@@ -4,11 +4,9 @@
 
 #include "util/err.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct ctl_flags_seen {
     bool site, raft, listen, data_dir;
@@ -109,7 +107,7 @@ static int flag_site(struct ctl_opts *o, const char *v,
     return 0;
 }
 
-static bool ctl_label_key_ok(const char *k, size_t n)
+static bool ctl_label_name_ok(const char *k, size_t n)
 {
     if (n == 0 || n > CTL_LABEL_KEY_MAX || !ctl_is_alnum(k[0])) {
         return false;
@@ -135,6 +133,11 @@ static bool ctl_label_value_ok(const char *v, size_t n)
     return true;
 }
 
+bool ctl_label_ok(const char *key, size_t kn, const char *value, size_t vn)
+{
+    return ctl_label_name_ok(key, kn) && ctl_label_value_ok(value, vn);
+}
+
 /* Add the label "KEY=VALUE" (N bytes at ITEM), keeping the list sorted. */
 static int ctl_label_add(struct ctl_opts *o, const char *item, size_t n,
                          char *err, size_t errlen)
@@ -145,7 +148,7 @@ static int ctl_label_add(struct ctl_opts *o, const char *item, size_t n,
     size_t at = 0;
     int cmp = 1;
 
-    if (eq == NULL || !ctl_label_key_ok(item, kn)) {
+    if (eq == NULL || !ctl_label_name_ok(item, kn)) {
         return err_fail(err, errlen,
                         "--labels: \"%.*s\": expected NAME=VALUE, NAME 1..64 "
                         "of letters, digits, '-', '_', '.' and '/', starting "
@@ -318,6 +321,35 @@ static int flag_heartbeat(struct ctl_opts *o, const char *v,
     return 0;
 }
 
+static int flag_agent_ttl(struct ctl_opts *o, const char *v,
+                          struct ctl_flags_seen *seen, char *err, size_t errlen)
+{
+    uint64_t ms;
+
+    (void)seen;
+    if (ctl_parse_duration(v, &ms) < 0 || ms < CTL_AGENT_TTL_MIN_MS ||
+        ms > CTL_AGENT_TTL_MAX_MS) {
+        return err_fail(err, errlen,
+                        "--agent-ttl \"%.32s\": expected a duration from "
+                        "100ms to 10m, such as \"5s\"",
+                        v);
+    }
+    o->agent_ttl_ms = (uint32_t)ms;
+    return 0;
+}
+
+static int flag_token_file(struct ctl_opts *o, const char *v,
+                           struct ctl_flags_seen *seen, char *err,
+                           size_t errlen)
+{
+    (void)seen;
+    if (v[0] == '\0') {
+        return err_fail(err, errlen, "--token-file: expected a path");
+    }
+    o->token_file = v;
+    return 0;
+}
+
 static int flag_log_level(struct ctl_opts *o, const char *v,
                           struct ctl_flags_seen *seen, char *err, size_t errlen)
 {
@@ -336,6 +368,7 @@ static const struct ctl_flag ctl_flags[] = {
     {"raft", flag_raft},           {"listen", flag_listen},
     {"data-dir", flag_data_dir},   {"cpu", flag_cpu},
     {"memory-mb", flag_memory},    {"heartbeat-interval", flag_heartbeat},
+    {"agent-ttl", flag_agent_ttl}, {"token-file", flag_token_file},
     {"log-level", flag_log_level},
 };
 
@@ -359,15 +392,21 @@ const char *ctl_flags_usage(void)
            "  --listen HOST:PORT         this controller's API; outgoing "
            "connections\n"
            "                             are bound to HOST too\n"
-           "  --data-dir DIR             assignments and report outbox "
-           "(created if\n"
-           "                             missing)\n"
+           "  --data-dir DIR             assignments, agents and report "
+           "outbox (created\n"
+           "                             if missing)\n"
            "  --cpu CORES                capacity offered, e.g. 4 or 0.5 "
-           "(default: this\n"
-           "                             machine's cores)\n"
-           "  --memory-mb MB             capacity offered (default: this "
-           "machine's memory)\n"
+           "(default: the\n"
+           "                             sum of the up agents' cores)\n"
+           "  --memory-mb MB             capacity offered (default: the "
+           "agents' sum)\n"
            "  --heartbeat-interval D     e.g. 500ms, 1s (default 1s)\n"
+           "  --agent-ttl D              an agent silent this long is down "
+           "(default 5s)\n"
+           "  --token-file PATH          require the token in PATH on every "
+           "request,\n"
+           "                             and send it to the cluster and "
+           "the agents\n"
            "  --log-level LEVEL          debug, info, warn, error "
            "(default info)\n"
            "  --help                     this text\n";
@@ -426,6 +465,7 @@ enum ctl_flags_result ctl_flags_parse(int argc, char **argv,
 
     memset(out, 0, sizeof(*out));
     out->heartbeat_ms = CTL_HEARTBEAT_DEFAULT_MS;
+    out->agent_ttl_ms = CTL_AGENT_TTL_DEFAULT_MS;
     out->log_level = LOG_INFO;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -446,44 +486,4 @@ enum ctl_flags_result ctl_flags_parse(int argc, char **argv,
         return CTL_FLAGS_ERROR;
     }
     return CTL_FLAGS_OK;
-}
-
-/* MemTotal of /proc/meminfo in MiB; 0 when it cannot be read. */
-static uint64_t ctl_mem_total_mb(void)
-{
-    FILE *f = fopen("/proc/meminfo", "re");
-    char line[256];
-    unsigned long long kib = 0;
-
-    if (f == NULL) {
-        return 0;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "MemTotal: %llu kB", &kib) == 1) {
-            break;
-        }
-    }
-    fclose(f);
-    return (uint64_t)kib / 1024;
-}
-
-int ctl_machine_capacity(uint64_t *cpu_milli, uint64_t *memory_mb, char *err,
-                         size_t errlen)
-{
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    uint64_t mb = ctl_mem_total_mb();
-
-    if (cores < 1) {
-        return err_fail(err, errlen,
-                        "cannot count this machine's cores (%s): give --cpu",
-                        strerror(errno));
-    }
-    if (mb == 0) {
-        return err_fail(err, errlen,
-                        "cannot read MemTotal from /proc/meminfo: give "
-                        "--memory-mb");
-    }
-    *cpu_milli = (uint64_t)cores * 1000;
-    *memory_mb = mb;
-    return 0;
 }

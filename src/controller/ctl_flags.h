@@ -1,8 +1,8 @@
 /* ctl_flags.h - the command line of `varde controller`.
  *
- * Pure: ctl_flags_parse() reads only its arguments. The machine's own
- * capacity, the default of --cpu and --memory-mb, comes from
- * ctl_machine_capacity(), which reads the system.
+ * Pure: ctl_flags_parse() reads only its arguments. --cpu and --memory-mb
+ * override the site's capacity, which is otherwise the sum of its up
+ * agents' (ctl_agents.h).
  */
 #ifndef VARDE_CTL_FLAGS_H
 #define VARDE_CTL_FLAGS_H
@@ -24,6 +24,9 @@
 #define CTL_HEARTBEAT_MIN_MS 10
 #define CTL_HEARTBEAT_MAX_MS 60000
 #define CTL_HEARTBEAT_DEFAULT_MS 1000
+#define CTL_AGENT_TTL_MIN_MS 100
+#define CTL_AGENT_TTL_MAX_MS 600000
+#define CTL_AGENT_TTL_DEFAULT_MS 5000
 
 struct ctl_label {
     char key[CTL_LABEL_KEY_MAX + 1];
@@ -38,9 +41,11 @@ struct ctl_opts {
     struct addr raft[CTL_RAFT_MAX]; /* in the given order, no duplicate */
     struct addr listen;
     const char *data_dir; /* points into argv */
-    uint64_t cpu_milli;   /* thousandths of a core; 0: not given */
-    uint64_t memory_mb;   /* 0: not given */
+    uint64_t cpu_milli;   /* thousandths of a core; 0: the agents' sum */
+    uint64_t memory_mb;   /* 0: the agents' sum */
     uint32_t heartbeat_ms;
+    uint32_t agent_ttl_ms;  /* an agent silent this long is down */
+    const char *token_file; /* points into argv; NULL: no token */
     enum log_level log_level;
 };
 
@@ -54,8 +59,9 @@ enum ctl_flags_result {
  * VALUE" or "--flag=VALUE"; --site, --raft, --listen and --data-dir are
  * required. Every value is checked: the site name (1..64 of a-z, 0-9, '-',
  * '_', '.', starting with a letter or digit), labels (NAME=VALUE,...),
- * addresses, --cpu in cores to the thousandth, --memory-mb, and
- * --heartbeat-interval as a duration ("500ms", "1s"). */
+ * addresses, --cpu in cores to the thousandth, --memory-mb,
+ * --heartbeat-interval and --agent-ttl as durations ("500ms", "1s"), and
+ * --token-file as a path (read later, by the daemon). */
 enum ctl_flags_result ctl_flags_parse(int argc, char **argv,
                                       struct ctl_opts *out, char *err,
                                       size_t errlen);
@@ -67,13 +73,13 @@ const char *ctl_flags_usage(void);
  * ("500ms", "30s"). Returns 0 with milliseconds in *OUT, or -1. */
 int ctl_parse_duration(const char *s, uint64_t *out);
 
-/* True when S is a valid site name (the rules of a job id). */
+/* True when S is a valid site name (the rules of a job id); agents' names
+ * follow the same rules. */
 bool ctl_site_name_ok(const char *s);
 
-/* This machine's cores (online processors, in thousandths) and memory
- * (MemTotal of /proc/meminfo, in MiB). Returns 0, or -1 with a one-line
- * reason in ERR. */
-int ctl_machine_capacity(uint64_t *cpu_milli, uint64_t *memory_mb, char *err,
-                         size_t errlen);
+/* True when KEY (KN bytes) and VALUE (VN bytes) make a valid label: a name
+ * of 1..64 letters, digits, '-', '_', '.', '/' starting with a letter or
+ * digit, and a value of at most 256 printable ASCII bytes. */
+bool ctl_label_ok(const char *key, size_t kn, const char *value, size_t vn);
 
 #endif

@@ -28,7 +28,6 @@ struct ctl_task {
     uint64_t job_version;          /* the job version it runs */
     char state[CTL_STATE_MAX + 1]; /* as the cluster knows it */
     bool stop;                     /* the cluster asks it to stop */
-    char local[CTL_STATE_MAX + 1]; /* as this site knows it (ctl_site.h) */
 };
 
 struct ctl_assign {

@@ -34,6 +34,7 @@ enum ups_call {
     UPS_HEARTBEAT,
     UPS_WATCH,
     UPS_REPORTS,
+    UPS_REREGISTER, /* a register while connected: the capacity changed */
 };
 
 enum { UPS_LINK_CTL, UPS_LINK_WATCH, UPS_LINK_REPORT, UPS_LINK_PROBE };
@@ -55,10 +56,12 @@ struct ctl_upstream {
     struct event *step_ev, *retry_ev, *hb_ev, *watch_ev;
     struct ctl_backoff backoff;
     uint64_t rng;
-    unsigned hops;          /* leader hints followed in a row */
-    bool quiet;             /* a failure was logged: retry quietly */
-    uint64_t watch_sent_ms; /* when the watch in flight was sent */
-    size_t report_count;    /* reports in the batch in flight */
+    unsigned hops;                 /* leader hints followed in a row */
+    bool quiet;                    /* a failure was logged: retry quietly */
+    uint64_t watch_sent_ms;        /* when the watch in flight was sent */
+    size_t report_count;           /* reports in the batch in flight */
+    uint64_t cpu_milli, memory_mb; /* the capacity offered */
+    bool reregister; /* the capacity changed: register at the next beat */
     struct ctl_upstream_stats st;
 };
 
@@ -300,25 +303,31 @@ static char *ups_register_body(const struct ctl_upstream *u)
                             json_string(o->labels[i].value));
     }
     doc = json_pack("{s:o*,s:f,s:I,s:s}", "labels", labels, "cpu",
-                    (double)o->cpu_milli / 1000.0, "memory_mb",
-                    (json_int_t)o->memory_mb, "controller", o->listen.text);
+                    (double)u->cpu_milli / 1000.0, "memory_mb",
+                    (json_int_t)u->memory_mb, "controller", o->listen.text);
     text = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(doc);
     return text;
 }
 
-static void ups_register(struct ctl_upstream *u)
+/* Send a register as CALL (UPS_REGISTER or UPS_REREGISTER). */
+static void ups_send_register(struct ctl_upstream *u, int call)
 {
     char path[UPS_PATH_MAX];
     char *body = ups_register_body(u);
 
+    u->reregister = false;
+    ups_path(u, path, "register");
+    ctl_link_send(&u->links[UPS_LINK_CTL], &u->leader, call, 0, EVHTTP_REQ_POST,
+                  path, body ? body : "{}", body ? strlen(body) : 2);
+    free(body);
+}
+
+static void ups_register(struct ctl_upstream *u)
+{
     u->phase = UPS_REGISTERING;
     u->st.connected = false;
-    ups_path(u, path, "register");
-    ctl_link_send(&u->links[UPS_LINK_CTL], &u->leader, UPS_REGISTER, 0,
-                  EVHTTP_REQ_POST, path, body ? body : "{}",
-                  body ? strlen(body) : 2);
-    free(body);
+    ups_send_register(u, UPS_REGISTER);
 }
 
 /* DOC.KEY as an integer 0..2^53 in *OUT; -1 when it is not one. */
@@ -397,12 +406,45 @@ static void ups_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
     if (u->phase != UPS_CONNECTED) {
         return;
     }
-    if (!ctl_link_busy(&u->links[UPS_LINK_CTL])) {
+    if (!ctl_link_busy(&u->links[UPS_LINK_CTL]) && u->reregister) {
+        ups_send_register(u, UPS_REREGISTER);
+    } else if (!ctl_link_busy(&u->links[UPS_LINK_CTL])) {
+        char *body = u->cb.heartbeat_body(u->cb.arg);
+
         ups_path(u, path, "heartbeat");
         ctl_link_send(&u->links[UPS_LINK_CTL], &u->leader, UPS_HEARTBEAT, 0,
-                      EVHTTP_REQ_POST, path, "{}", 2);
+                      EVHTTP_REQ_POST, path, body ? body : "{}",
+                      body ? strlen(body) : 2);
+        free(body);
     }
     ups_kick(u); /* a batch that could not be saved is tried again */
+}
+
+/* The answer to a register sent while connected (the capacity changed). */
+static void ups_on_reregister(struct ctl_upstream *u,
+                              const struct ctl_link_result *r)
+{
+    json_t *doc =
+        r->status == 200 ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+    uint64_t seq;
+
+    if (u->phase != UPS_CONNECTED) {
+        json_decref(doc);
+        return;
+    }
+    if (doc != NULL && ups_get_uint(doc, "report_seq", &seq) == 0) {
+        log_info("upstream",
+                 "site %s registered again with %llu.%03llu cores, %llu MiB",
+                 u->opts->site, (unsigned long long)(u->cpu_milli / 1000),
+                 (unsigned long long)(u->cpu_milli % 1000),
+                 (unsigned long long)u->memory_mb);
+        u->cb.report_seq(u->cb.arg, seq);
+    } else {
+        u->st.heartbeat_failures++;
+        u->reregister = true;
+        ups_refused(u, "register", r);
+    }
+    json_decref(doc);
 }
 
 static void ups_on_heartbeat(struct ctl_upstream *u,
@@ -618,6 +660,9 @@ static void ups_dispatch(struct ctl_upstream *u,
     case UPS_REPORTS:
         ups_on_reports(u, r);
         break;
+    case UPS_REREGISTER:
+        ups_on_reregister(u, r);
+        break;
     }
 }
 
@@ -675,6 +720,17 @@ struct ctl_upstream *ctl_upstream_new(struct event_base *base,
                       CTL_PROBE_TIMEOUT_MS, UPS_SMALL_BODY, u->step_ev);
     }
     return u;
+}
+
+void ctl_upstream_set_capacity(struct ctl_upstream *u, uint64_t cpu_milli,
+                               uint64_t memory_mb)
+{
+    if (u->cpu_milli == cpu_milli && u->memory_mb == memory_mb) {
+        return;
+    }
+    u->cpu_milli = cpu_milli;
+    u->memory_mb = memory_mb;
+    u->reregister = u->phase == UPS_CONNECTED;
 }
 
 void ctl_upstream_start(struct ctl_upstream *u)

@@ -24,11 +24,14 @@
  * once, then the retries stay quiet until the leader answers again.
  *
  * The upstream holds no site state: it asks its owner, through callbacks,
- * for the index to watch from and the next batch to send, and hands over
- * what the cluster answers. Callbacks run from the event loop, never from
- * inside a ctl_upstream_* call, and must not call into the upstream. After
- * an assignments answer, a register and a heartbeat tick, the upstream
- * asks for the next batch itself.
+ * for the index to watch from, the next batch to send and what to say in
+ * a heartbeat (the site's agents), and hands over what the cluster
+ * answers. The site's capacity is set with ctl_upstream_set_capacity();
+ * when it changes while connected, the next heartbeat is a register
+ * instead, which the cluster also counts as a heartbeat. Callbacks run from the
+ * event loop, never from inside a ctl_upstream_* call, and must not call into
+ * the upstream. After an assignments answer, a register and a heartbeat tick,
+ * the upstream asks for the next batch itself.
  */
 #ifndef VARDE_CTL_UPSTREAM_H
 #define VARDE_CTL_UPSTREAM_H
@@ -68,6 +71,9 @@ struct ctl_upstream_cbs {
     /* The cluster refused batch SEQ outright (a 4xx, WHY its error): the
      * owner drops it. */
     void (*batch_refused)(void *arg, uint64_t seq, const char *why);
+    /* The body of the next heartbeat, malloc'ed and NUL-terminated (the
+     * upstream frees it), or NULL for "{}". */
+    char *(*heartbeat_body)(void *arg);
     void *arg;
 };
 
@@ -88,6 +94,13 @@ struct ctl_upstream *ctl_upstream_new(struct event_base *base,
                                       const struct ctl_opts *opts,
                                       const struct ctl_upstream_cbs *cbs,
                                       uint64_t seed);
+
+/* The capacity the site offers: CPU_MILLI thousandths of a core and
+ * MEMORY_MB MiB. Set it before ctl_upstream_start(); a change while
+ * connected makes the next heartbeat a register. Sends nothing itself, so
+ * a callback may call it. */
+void ctl_upstream_set_capacity(struct ctl_upstream *u, uint64_t cpu_milli,
+                               uint64_t memory_mb);
 
 /* Start finding the leader. */
 void ctl_upstream_start(struct ctl_upstream *u);

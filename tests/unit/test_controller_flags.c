@@ -67,7 +67,9 @@ TEST(flags_default_heartbeat_labels_and_capacity)
     EXPECT_EQ(parse_with(NULL, NULL, NULL, NULL), CTL_FLAGS_OK);
     EXPECT_EQ(opts.heartbeat_ms, 1000);
     EXPECT_EQ(opts.n_labels, 0);
-    EXPECT_EQ(opts.cpu_milli, 0); /* 0: the machine's, filled in later */
+    EXPECT_EQ(opts.cpu_milli, 0); /* 0: the sum of the agents' */
+    EXPECT_EQ(opts.agent_ttl_ms, 5000);
+    EXPECT_TRUE(opts.token_file == NULL);
     EXPECT_EQ(opts.memory_mb, 0);
     EXPECT_EQ(opts.log_level, LOG_INFO);
 }
@@ -234,15 +236,6 @@ TEST(durations_have_one_unit_and_no_sign)
     EXPECT_EQ(ctl_parse_duration("9999999999999h", &ms), -1);
 }
 
-TEST(machine_capacity_reads_this_machine)
-{
-    uint64_t cpu = 0, mem = 0;
-
-    EXPECT_EQ(ctl_machine_capacity(&cpu, &mem, err, sizeof(err)), 0);
-    EXPECT_TRUE(cpu >= 1000 && cpu % 1000 == 0);
-    EXPECT_TRUE(mem > 0);
-}
-
 TEST(backoff_doubles_to_its_ceiling_within_the_jitter)
 {
     struct ctl_backoff b;
@@ -316,7 +309,6 @@ int main(void)
     RUN(flags_take_memory_in_mib);
     RUN(flags_take_the_heartbeat_as_a_duration);
     RUN(durations_have_one_unit_and_no_sign);
-    RUN(machine_capacity_reads_this_machine);
     RUN(backoff_doubles_to_its_ceiling_within_the_jitter);
     RUN(backoff_jitter_spans_half_to_one_and_a_half);
     RUN(backoff_spreads_a_fleet);

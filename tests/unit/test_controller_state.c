@@ -1,9 +1,7 @@
 /* test_controller_state.c - the site's assignments (parsing the cluster's
  * answer, writing it back), the data dir's checksummed files (round trip,
- * torn, damaged, failed saves, the lock), and the reports a reconcile
- * makes. */
+ * torn, damaged, failed saves, the lock). */
 #include "controller/ctl_file.h"
-#include "controller/ctl_site.h"
 #include "controller/ctl_state.h"
 #include "storage/crc32c.h"
 #include "storage/sio.h"
@@ -377,120 +375,6 @@ TEST(data_dir_is_locked_for_one_controller)
  * Reconcile.
  */
 
-static int assign_of(struct ctl_assign *a, const char *text)
-{
-    return ctl_assign_parse(text, strlen(text), "oslo-1", a, err, sizeof(err));
-}
-
-TEST(reconcile_reports_a_stop_once)
-{
-    struct ctl_assign a, b;
-    struct ctl_outbox ob;
-    struct ctl_site_changes ch;
-
-    ctl_outbox_init(&ob);
-    assign_of(&a, answer);
-    ctl_site_reconcile(NULL, &a, &ob, &ch);
-    EXPECT_EQ(ch.added, 2);
-    EXPECT_EQ(ch.stopped, 1);
-    EXPECT_EQ(ch.reported, 1);
-    EXPECT_STR(a.tasks[0].local, "stopped");
-    EXPECT_STR(a.tasks[1].local, "placed");
-    EXPECT_EQ(ctl_outbox_pending_count(&ob), 1);
-    /* The next answer still lists the stop: no second report, even once
-     * the first was applied. */
-    ctl_outbox_drop_sending(&ob);
-    json_object_clear(ob.pending);
-    assign_of(&b, answer);
-    ctl_site_reconcile(&a, &b, &ob, &ch);
-    EXPECT_EQ(ch.added, 0);
-    EXPECT_EQ(ch.stopped, 0);
-    EXPECT_EQ(ch.reported, 0);
-    EXPECT_STR(b.tasks[0].local, "stopped");
-    EXPECT_EQ(ctl_outbox_pending_count(&ob), 0);
-    ctl_assign_free(&a);
-    ctl_assign_free(&b);
-    ctl_outbox_free(&ob);
-}
-
-TEST(reconcile_counts_what_came_and_went)
-{
-    struct ctl_assign a, b;
-    struct ctl_outbox ob;
-    struct ctl_site_changes ch;
-    const char *later =
-        "{\"site\":\"oslo-1\",\"index\":150,\"tasks\":["
-        "{\"id\":\"web.3\",\"job\":\"web\",\"index\":3,\"job_version\":3,"
-        "\"state\":\"placed\",\"stop\":false}]}";
-
-    ctl_outbox_init(&ob);
-    assign_of(&a, answer);
-    ctl_site_reconcile(NULL, &a, &ob, &ch);
-    assign_of(&b, later);
-    ctl_site_reconcile(&a, &b, &ob, &ch);
-    EXPECT_EQ(ch.added, 1);
-    EXPECT_EQ(ch.gone, 2);
-    EXPECT_EQ(ch.stopped, 0);
-    ctl_assign_free(&a);
-    ctl_assign_free(&b);
-    ctl_outbox_free(&ob);
-}
-
-TEST(reconcile_after_a_restart_reports_no_stop_twice)
-{
-    struct ctl_assign a;
-    struct ctl_outbox ob;
-    struct ctl_site_changes ch;
-    uint64_t seq;
-
-    /* The stop's report is in flight when the controller restarts. */
-    ctl_outbox_init(&ob);
-    assign_of(&a, answer);
-    ctl_site_reconcile(NULL, &a, &ob, &ch);
-    ctl_outbox_next(&ob, &seq);
-    ctl_assign_free(&a);
-    assign_of(&a, answer);
-    ctl_site_reconcile(NULL, &a, &ob, &ch);
-    EXPECT_EQ(ch.stopped, 1);
-    EXPECT_EQ(ch.reported, 0);
-    EXPECT_EQ(ctl_outbox_pending_count(&ob), 0);
-    ctl_assign_free(&a);
-    ctl_outbox_free(&ob);
-}
-
-TEST(reconcile_retries_a_stop_the_full_outbox_refused)
-{
-    struct ctl_assign a;
-    struct ctl_outbox ob;
-    struct ctl_site_changes ch;
-    char id[32];
-    uint64_t seq;
-
-    ctl_outbox_init(&ob);
-    for (int i = 0; i < CTL_OUTBOX_MAX_PENDING; i++) {
-        json_t *r;
-
-        snprintf(id, sizeof(id), "other.%d", i);
-        r = json_pack("{s:s,s:s}", "id", id, "state", "running");
-        ctl_outbox_add(&ob, r);
-        json_decref(r);
-    }
-    assign_of(&a, answer);
-    ctl_site_reconcile(NULL, &a, &ob, &ch);
-    EXPECT_EQ(ch.refused, 1);
-    EXPECT_EQ(ch.stopped, 0);
-    EXPECT_STR(a.tasks[0].local, "placed");
-    ctl_outbox_next(&ob, &seq);
-    ctl_outbox_ack(&ob, seq); /* a batch applied: room again */
-    ctl_site_reconcile(&a, &a, &ob, &ch);
-    EXPECT_EQ(ch.refused, 0);
-    EXPECT_EQ(ch.stopped, 1);
-    EXPECT_EQ(ch.reported, 1);
-    EXPECT_STR(a.tasks[0].local, "stopped");
-    ctl_assign_free(&a);
-    ctl_outbox_free(&ob);
-}
-
 int main(void)
 {
     snprintf(test_root, sizeof(test_root), "/tmp/varde-test-ctl-%d",
@@ -511,10 +395,6 @@ int main(void)
     RUN(files_name_the_file_that_does_not_check_out);
     RUN(files_remove_a_leftover_tmp);
     RUN(data_dir_is_locked_for_one_controller);
-    RUN(reconcile_reports_a_stop_once);
-    RUN(reconcile_counts_what_came_and_went);
-    RUN(reconcile_after_a_restart_reports_no_stop_twice);
-    RUN(reconcile_retries_a_stop_the_full_outbox_refused);
     nftw(test_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     DONE();
 }
