@@ -67,8 +67,9 @@ static json_t *ctl_list_json(const struct ctl *c, const struct ctl_agent *g)
     if (tasks == NULL) {
         return NULL;
     }
-    return json_pack("{s:s,s:I,s:o}", "agent", g->name, "index",
-                     (json_int_t)g->index, "tasks", tasks);
+    return json_pack("{s:s,s:s,s:I,s:o}", "agent", g->name, "site",
+                     c->opts.site, "index", (json_int_t)g->index, "tasks",
+                     tasks);
 }
 
 static void ctl_watch_answer(struct ctl *c, struct ctl_watch *w)
@@ -93,7 +94,7 @@ static void ctl_watches_answer(struct ctl *c, bool all)
         const struct ctl_agent *g = ctl_agents_find(&c->agents, w->agent);
 
         if (!all && g != NULL && now < w->deadline &&
-            (g->index == w->index || !g->synced)) {
+            ((w->index != 0 && g->index == w->index) || !g->synced)) {
             pp = &w->next;
             continue;
         }

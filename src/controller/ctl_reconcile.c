@@ -288,12 +288,13 @@ static void ctl_offer_capacity(struct ctl *c)
     if (c->cap_known) {
         log_info(
             "controller",
-            "site capacity %llu.%03llu -> %llu.%03llu cores, %llu -> %llu "
-            "MiB (%zu agents up%s) -> register again",
+            "site capacity %llu.%03llu -> %llu.%03llu cores, %llu -> "
+            "%llu MiB (%zu of %zu agents up%s) -> tell the cluster",
             (unsigned long long)(c->cap_cpu_milli / 1000),
             (unsigned long long)(c->cap_cpu_milli % 1000),
             (unsigned long long)(cpu / 1000), (unsigned long long)(cpu % 1000),
             (unsigned long long)c->cap_memory_mb, (unsigned long long)mem, up,
+            c->agents.n,
             c->opts.cpu_milli || c->opts.memory_mb ? ", flags override" : "");
     }
     c->cap_known = true;
