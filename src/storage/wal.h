@@ -14,6 +14,8 @@
  *   wal_truncate_suffix() drop a conflicting suffix (durable on return)
  *   wal_truncate_prefix() drop whole segments a snapshot covers
  *   wal_reset()           start over at an index (after a snapshot install)
+ *   wal_read()            read entries back (a leader sending entries
+ *                         whose data its core released)
  *   wal_close()
  *
  * The caller holds the data dir's lock (meta_open()) while the log is open:
@@ -133,6 +135,24 @@ int wal_truncate_prefix(struct wal *w, uint64_t up_to, char *err,
  * possibly empty (first_index 1): a caller that resets after installing a
  * snapshot checks the log against the snapshot on start. */
 int wal_reset(struct wal *w, uint64_t next, char *err, size_t errlen);
+
+/* Read entries FIRST .. FIRST + N - 1 back from the log, appended durably
+ * or not (unsynced ones come from the write buffer). Every record read is
+ * checked: its length, checksum and padding, and that it holds the index
+ * its place in the segment stands for. On success OUT[i] holds the index,
+ * term, type and len of entry FIRST + i, and data (NULL when len is 0)
+ * pointing into one buffer returned in *BUF: the caller frees *BUF once
+ * done with OUT. The log is not changed, and a failed read does not fail
+ * it. N 0 reads nothing (*BUF NULL).
+ *
+ * Errors (*BUF NULL): WAL_ERR_RANGE when the log does not hold them all:
+ * entries before wal_first_index() are gone (wal_truncate_prefix(),
+ * wal_reset()), entries past wal_last_index() were never appended.
+ * WAL_ERR_CORRUPT when a record fails its checks, or a segment is shorter
+ * than the records it held (the file and offset in ERR). WAL_ERR_IO when a
+ * read fails or the log failed earlier; WAL_ERR_NOMEM. */
+int wal_read(struct wal *w, uint64_t first, size_t n, struct raft_entry *out,
+             uint8_t **buf, char *err, size_t errlen);
 
 /* The first index held (or the next to append when empty). */
 uint64_t wal_first_index(const struct wal *w);

@@ -1,7 +1,8 @@
 /* wal_int.h - the write-ahead log's private parts, shared by wal.c
- * (appending, truncation), wal_recover.c (opening) and wal_format.c (the
- * on-disk encoding and the segment table). Nothing outside src/storage/
- * includes this. The format is described at the top of wal.c. */
+ * (appending, truncation), wal_recover.c (opening), wal_read.c (reading
+ * entries back) and wal_format.c (the on-disk encoding and the segment
+ * table). Nothing outside src/storage/ includes this. The format is
+ * described at the top of wal.c. */
 #ifndef VARDE_WAL_INT_H
 #define VARDE_WAL_INT_H
 

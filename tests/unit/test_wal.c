@@ -1,6 +1,6 @@
 /* test_wal.c - the write-ahead log: round trips across rotation, torn tails
- * cut at every offset, corruption refused with file and offset, truncation
- * and injected I/O failures. */
+ * cut at every offset, corruption refused with file and offset, truncation,
+ * injected I/O failures, and reading entries back by index. */
 #include "storage/sio.h"
 #include "storage/wal.h"
 #include "util/log.h"
@@ -1075,6 +1075,228 @@ TEST(wal_any_failure_keeps_durable_entries)
     }
 }
 
+/* ---- reading back ------------------------------------------------------ */
+
+/* Read FIRST..LAST back from W and check them against make_entries() (terms
+ * from term_of()); 1 when they match. */
+static int read_back_ok(struct wal *w, uint64_t first, uint64_t last)
+{
+    size_t n = (size_t)(last - first + 1);
+    struct raft_entry *out = calloc(n, sizeof(*out));
+    struct wal_entries got = {.entries = out, .n = n};
+    uint8_t *buf;
+    char err[512];
+    int rc = wal_read(w, first, n, out, &buf, err, sizeof(err));
+    int ok = rc == WAL_OK;
+
+    if (!ok) {
+        fprintf(stderr, "read %llu..%llu: %d %s\n", (unsigned long long)first,
+                (unsigned long long)last, rc, err);
+    }
+    got.first_index = first;
+    got.last_index = last;
+    ok = ok && entries_ok(&got, first, last, UINT64_MAX, 0);
+    free(buf);
+    free(out);
+    return ok;
+}
+
+/* The code wal_read() gives for FIRST..LAST, with its message in ERR. */
+static int read_back_rc(struct wal *w, uint64_t first, uint64_t last, char *err,
+                        size_t errlen)
+{
+    size_t n = (size_t)(last - first + 1);
+    struct raft_entry *out = calloc(n, sizeof(*out));
+    uint8_t *buf = (uint8_t *)out; /* must come back NULL on error */
+    int rc = wal_read(w, first, n, out, &buf, err, errlen);
+
+    if (rc != WAL_OK && buf != NULL) {
+        fprintf(stderr, "wal_read failed but left a buffer\n");
+        rc = 99;
+    }
+    free(rc == WAL_OK ? buf : NULL);
+    free(out);
+    return rc;
+}
+
+TEST(wal_read_back_by_index_across_segments)
+{
+    const char *dir = dir_with(300, 4096);
+    char segs[64][1024], err[512];
+    struct wal_entries got;
+    struct wal *w;
+
+    EXPECT_TRUE(segments(dir, segs, 64) >= 4);
+    EXPECT_EQ(open_wal(dir, 4096, &w, &got, err, sizeof(err)), WAL_OK);
+    wal_entries_free(&got);
+    for (uint64_t i = 1; i <= 300; i++) {
+        EXPECT_TRUE(read_back_ok(w, i, i));
+    }
+    EXPECT_TRUE(read_back_ok(w, 1, 300));
+    for (uint64_t first = 1; first <= 300; first += 37) {
+        EXPECT_TRUE(
+            read_back_ok(w, first, first + 60 > 300 ? 300 : first + 60));
+    }
+    /* Appended, not synced: in the write buffer, behind records on disk. */
+    EXPECT_EQ(append_range(w, 301, 320, 0, 4), 0);
+    EXPECT_TRUE(read_back_ok(w, 290, 320));
+    EXPECT_TRUE(read_back_ok(w, 320, 320));
+    EXPECT_EQ(wal_sync(w, NULL, err, sizeof(err)), WAL_OK);
+    EXPECT_TRUE(read_back_ok(w, 1, 320));
+    EXPECT_EQ(read_back_rc(w, 1, 0, err, sizeof(err)), WAL_OK); /* none */
+    wal_close(w);
+}
+
+TEST(wal_read_back_from_one_segment_and_its_buffer)
+{
+    const char *dir = dir_with(100, 0);
+    char err[512];
+    struct wal_entries got;
+    struct wal *w;
+
+    EXPECT_EQ(open_wal(dir, 0, &w, &got, err, sizeof(err)), WAL_OK);
+    wal_entries_free(&got);
+    EXPECT_EQ(append_range(w, 101, 150, 0, 7), 0);
+    EXPECT_TRUE(read_back_ok(w, 90, 150)); /* one run: file, then buffer */
+    EXPECT_TRUE(read_back_ok(w, 101, 150));
+    EXPECT_TRUE(read_back_ok(w, 1, 100));
+    wal_close(w);
+}
+
+TEST(wal_read_back_after_truncation_is_a_range_error)
+{
+    const char *dir = dir_with(300, 4096);
+    char err[512];
+    struct wal_entries got;
+    struct wal *w;
+    uint64_t first;
+
+    EXPECT_EQ(open_wal(dir, 4096, &w, &got, err, sizeof(err)), WAL_OK);
+    wal_entries_free(&got);
+    EXPECT_EQ(read_back_rc(w, 300, 301, err, sizeof(err)), WAL_ERR_RANGE);
+    EXPECT_TRUE(strstr(err, "the log holds 1-300") != NULL);
+
+    EXPECT_EQ(wal_truncate_prefix(w, 150, err, sizeof(err)), WAL_OK);
+    first = wal_first_index(w);
+    EXPECT_TRUE(first > 1 && first <= 150);
+    EXPECT_EQ(read_back_rc(w, 1, 1, err, sizeof(err)), WAL_ERR_RANGE);
+    EXPECT_EQ(read_back_rc(w, first - 1, first + 5, err, sizeof(err)),
+              WAL_ERR_RANGE);
+    EXPECT_TRUE(read_back_ok(w, first, 300));
+
+    EXPECT_EQ(wal_truncate_suffix(w, 250, err, sizeof(err)), WAL_OK);
+    EXPECT_EQ(read_back_rc(w, 249, 250, err, sizeof(err)), WAL_ERR_RANGE);
+    EXPECT_TRUE(read_back_ok(w, first, 249));
+    EXPECT_EQ(append_range(w, 250, 260, 7, 3), 0); /* a new term */
+    EXPECT_EQ(read_back_rc(w, 250, 260, err, sizeof(err)), WAL_OK);
+
+    EXPECT_EQ(wal_reset(w, 1000, err, sizeof(err)), WAL_OK);
+    EXPECT_EQ(read_back_rc(w, 299, 299, err, sizeof(err)), WAL_ERR_RANGE);
+    EXPECT_EQ(read_back_rc(w, 1000, 1000, err, sizeof(err)), WAL_ERR_RANGE);
+    EXPECT_EQ(append_range(w, 1000, 1003, 0, 4), 0);
+    EXPECT_TRUE(read_back_ok(w, 1000, 1003));
+    wal_close(w);
+}
+
+/* A record damaged after recovery read it (bit rot, a bad copy) is
+ * reported with its file and offset; its neighbours still read. */
+TEST(wal_read_back_of_a_corrupt_record_is_an_error)
+{
+    const char *dir = dir_with(20, 0);
+    size_t off = record_offset(1, 10), size;
+    char segs[2][1024], err[512], want[1200];
+    struct wal_entries got;
+    struct wal *w;
+    uint8_t *orig;
+
+    EXPECT_EQ(open_wal(dir, 0, &w, &got, err, sizeof(err)), WAL_OK);
+    wal_entries_free(&got);
+    EXPECT_EQ(segments(dir, segs, 2), 1);
+    orig = read_all(segs[0], &size);
+    snprintf(want, sizeof(want), "%s: corrupt record at offset %zu", segs[0],
+             off);
+    for (size_t i = off; i < record_offset(1, 11); i += 3) {
+        orig[i] ^= 0x10;
+        write_all(segs[0], orig, size);
+        orig[i] ^= 0x10;
+        EXPECT_EQ(read_back_rc(w, 5, 15, err, sizeof(err)), WAL_ERR_CORRUPT);
+        if (strstr(err, want) == NULL) {
+            HARNESS_FAIL("byte %zu: \"%s\" lacks \"%s\"", i, err, want);
+            break;
+        }
+        EXPECT_TRUE(read_back_ok(w, 1, 9));
+        EXPECT_TRUE(read_back_ok(w, 11, 20));
+    }
+    write_all(segs[0], orig, size);
+    EXPECT_TRUE(read_back_ok(w, 1, 20));
+    free(orig);
+    wal_close(w);
+}
+
+/* The last record of an older segment is found through its own header: a
+ * damaged length there, or a segment cut short behind the log's back, is
+ * corruption; a segment gone is an I/O error. */
+TEST(wal_read_back_of_a_damaged_older_segment_is_an_error)
+{
+    const char *dir = dir_with(200, 4096);
+    char segs[64][1024], err[512];
+    struct wal_entries got;
+    struct wal *w;
+    uint64_t second, last_of_first;
+    size_t size;
+    uint8_t *orig;
+
+    EXPECT_TRUE(segments(dir, segs, 64) >= 3);
+    second = strtoull(strrchr(segs[1], '/') + 1, NULL, 10);
+    last_of_first = second - 1;
+    EXPECT_EQ(open_wal(dir, 4096, &w, &got, err, sizeof(err)), WAL_OK);
+    wal_entries_free(&got);
+    orig = read_all(segs[0], &size);
+
+    /* Length field of the segment's last record: impossible. */
+    orig[record_offset(1, last_of_first) + 3] = 0xff;
+    write_all(segs[0], orig, size);
+    EXPECT_EQ(read_back_rc(w, last_of_first, last_of_first, err, sizeof(err)),
+              WAL_ERR_CORRUPT);
+    EXPECT_TRUE(strstr(err, "impossible length") != NULL);
+    EXPECT_TRUE(read_back_ok(w, second, second + 3));
+    orig[record_offset(1, last_of_first) + 3] = 0;
+
+    /* Cut short. */
+    write_all(segs[0], orig, size - 5);
+    EXPECT_EQ(read_back_rc(w, 1, last_of_first, err, sizeof(err)),
+              WAL_ERR_CORRUPT);
+    EXPECT_TRUE(strstr(err, "the file ends at") != NULL);
+
+    /* Gone. */
+    unlink(segs[0]);
+    EXPECT_EQ(read_back_rc(w, 1, 2, err, sizeof(err)), WAL_ERR_IO);
+    EXPECT_TRUE(strstr(err, segs[0]) != NULL);
+    EXPECT_TRUE(read_back_ok(w, second, 200));
+    write_all(segs[0], orig, size);
+    EXPECT_TRUE(read_back_ok(w, 1, 200));
+    free(orig);
+    wal_close(w);
+}
+
+TEST(wal_read_back_from_a_failed_log_is_refused)
+{
+    const char *dir = dir_with(20, 0);
+    char err[512];
+    struct wal_entries got;
+    struct wal *w;
+
+    EXPECT_EQ(open_wal(dir, 0, &w, &got, err, sizeof(err)), WAL_OK);
+    wal_entries_free(&got);
+    EXPECT_EQ(append_range(w, 21, 22, 0, 2), 0);
+    sio_fault_set(SIO_FSYNC, 1, 1, EIO);
+    EXPECT_EQ(wal_sync(w, NULL, err, sizeof(err)), WAL_ERR_IO);
+    sio_fault_clear();
+    EXPECT_EQ(read_back_rc(w, 1, 1, err, sizeof(err)), WAL_ERR_IO);
+    EXPECT_TRUE(strstr(err, "failed earlier") != NULL);
+    wal_close(w);
+}
+
 int main(void)
 {
     snprintf(test_root, sizeof(test_root), "/tmp/varde-test-wal-XXXXXX");
@@ -1110,6 +1332,12 @@ int main(void)
     RUN(wal_failure_during_rotation_is_reported);
     RUN(wal_failed_truncate_is_reported);
     RUN(wal_any_failure_keeps_durable_entries);
+    RUN(wal_read_back_by_index_across_segments);
+    RUN(wal_read_back_from_one_segment_and_its_buffer);
+    RUN(wal_read_back_after_truncation_is_a_range_error);
+    RUN(wal_read_back_of_a_corrupt_record_is_an_error);
+    RUN(wal_read_back_of_a_damaged_older_segment_is_an_error);
+    RUN(wal_read_back_from_a_failed_log_is_refused);
     sio_fault_clear();
     remove_tree(test_root);
     DONE();
