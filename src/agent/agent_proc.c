@@ -36,11 +36,13 @@
  * /proc
  */
 
-/* The next space-separated field at *P (before END) as an integer. */
+/* The next space-separated field at *P (before END) as an integer: at
+ * most 20 digits, an optional '-'. Fields this file does not use may
+ * exceed 64 bits signed (rsslim is often 2^64 - 1): they wrap, unused. */
 static int stat_field(const char **p, const char *end, long long *out)
 {
     const char *s = *p;
-    long long v = 0;
+    unsigned long long v = 0;
     bool neg = false;
     size_t digits = 0;
 
@@ -51,14 +53,14 @@ static int stat_field(const char **p, const char *end, long long *out)
         neg = true;
         s++;
     }
-    for (; s < end && *s >= '0' && *s <= '9' && digits < 19; s++, digits++) {
-        v = v * 10 + (*s - '0');
+    for (; s < end && *s >= '0' && *s <= '9' && digits < 20; s++, digits++) {
+        v = v * 10 + (unsigned long long)(*s - '0');
     }
     if (digits == 0 || (s < end && *s != ' ' && *s != '\n')) {
         return -1;
     }
     *p = s;
-    *out = neg ? -v : v;
+    *out = (long long)(neg ? 0 - v : v);
     return 0;
 }
 

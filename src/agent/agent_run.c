@@ -442,7 +442,8 @@ static void run_describe_exit(int code, int sig, char *buf, size_t len)
 {
     if (code < 0) {
         snprintf(buf, len,
-                 "ended while the agent was away (exit status unknown)");
+                 "ended, exit status unknown (adopted: not the "
+                 "agent's child)");
     } else if (sig > 0) {
         snprintf(buf, len, "killed by signal %d (%s)", sig, strsignal(sig));
     } else {
