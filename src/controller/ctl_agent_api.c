@@ -184,7 +184,7 @@ static void ctl_agent_tasks(struct ctl *c, struct evhttp_request *req,
  * Register and heartbeat.
  */
 
-static void ctl_log_register(const struct ctl *c, const struct ctl_agent *g,
+static void ctl_log_register(const struct ctl_agent *g,
                              const struct ctl_agent_reg_outcome *o)
 {
     char labels[200] = "";
@@ -210,7 +210,6 @@ static void ctl_log_register(const struct ctl *c, const struct ctl_agent *g,
              g->addr.text, (unsigned long long)(g->cpu_milli / 1000),
              (unsigned long long)(g->cpu_milli % 1000),
              (unsigned long long)g->memory_mb, used ? labels : "(none)");
-    (void)c;
 }
 
 static void ctl_agent_register(struct ctl *c, struct evhttp_request *req,
@@ -241,7 +240,7 @@ static void ctl_agent_register(struct ctl *c, struct evhttp_request *req,
     }
     ctl_agent_reg_free(&reg);
     g = ctl_agents_find(&c->agents, name);
-    ctl_log_register(c, g, &o);
+    ctl_log_register(g, &o);
     c->registry_dirty =
         c->registry_dirty || o.added || o.changed || o.restarted;
     ctl_reconcile(c, true);

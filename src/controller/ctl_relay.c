@@ -245,6 +245,17 @@ void ctl_relay(struct ctl_relays *rs, struct evhttp_request *req,
 void ctl_relays_free(struct ctl_relays *rs)
 {
     while (rs->head != NULL) {
-        relay_free(rs->head);
+        struct ctl_relay *r = rs->head;
+
+        /* Answered, the client's request is freed: at once when its
+         * client went away (libevent left it to us), else with its
+         * connection. */
+        if (r->client != NULL && r->started) {
+            evhttp_send_reply_end(r->client);
+        } else if (r->client != NULL) {
+            http_reply_error(r->client, 503, "the controller is stopping");
+        }
+        r->client = NULL;
+        relay_free(r);
     }
 }

@@ -51,8 +51,9 @@ void ctl_relays_init(struct ctl_relays *rs, struct event_base *base,
 void ctl_relay(struct ctl_relays *rs, struct evhttp_request *req,
                const struct ctl_relay_how *how);
 
-/* Drop every relay and its connection (shutting down: call it before the
- * server that holds the requests is freed). */
+/* Drop every relay and its connection, ending what was relayed so far
+ * or answering 503 (shutting down: call it before the server that holds
+ * the requests is freed). */
 void ctl_relays_free(struct ctl_relays *rs);
 
 #endif

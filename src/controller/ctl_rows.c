@@ -61,7 +61,9 @@ void ctl_rows_sort(struct ctl_rows *r)
             r->v[n++] = r->v[i];
         }
     }
-    qsort(r->v, n, sizeof(*r->v), ctl_row_cmp);
+    if (n > 1) {
+        qsort(r->v, n, sizeof(*r->v), ctl_row_cmp);
+    }
     r->n = 0;
     for (size_t i = 0; i < n; i++) {
         if (r->n == 0 || ctl_row_cmp(&r->v[r->n - 1], &r->v[i]) != 0) {

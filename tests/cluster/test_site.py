@@ -56,6 +56,15 @@ def call(host, port, method, path, body=None, token=None, timeout=10.0):
         return st, data
 
 
+def poll_call(*args, **kw):
+    """call() for a predicate polled until it holds: a node or daemon not
+    listening yet is (None, None), not an error."""
+    try:
+        return call(*args, **kw)
+    except OSError:
+        return None, None
+
+
 class Proc:
     """A daemon of this test (started and restarted any number of times),
     its log in the cluster's temporary directory."""
@@ -198,8 +207,8 @@ class Site:
     def wait_site(self, cpu, timeout=10.0):
         """Until the cluster sees the site connected with CPU cores."""
         def ok():
-            st, body = call(self.c[1].host, self.c[1].port, "GET",
-                            "/v1/sites?stale", token=self.token)
+            st, body = poll_call(self.c[1].host, self.c[1].port, "GET",
+                                 "/v1/sites?stale", token=self.token)
             if st != 200:
                 return None
             for s in body["sites"]:
@@ -225,8 +234,8 @@ class Site:
 
     def cluster_tasks(self, jid):
         lead = self.leader()
-        st, body = call(lead.host, lead.port, "GET", "/v1/tasks?job=" + jid,
-                        token=self.token)
+        st, body = poll_call(lead.host, lead.port, "GET",
+                             "/v1/tasks?job=" + jid, token=self.token)
         return body["tasks"] if st == 200 else None
 
     def job(self, jid, count=1, cpu=0.1, command=None, **more):
@@ -384,6 +393,7 @@ def test_a_job_survives_an_agent_kill_without_running_twice():
         s.c.wait_until(lambda: not s.processes(), 10.0, "every process gone")
         s.c.wait_until(lambda: s.cluster_tasks("web") == [], 5.0,
                        "the tasks removed by the cluster")
+        assert s.ctl.terminate() == 0  # cleanly, and the sanitizers agree
         note("kill -9 of %s: its %d tasks ran on %s after %.2fs (ttl %d ms), "
              "reported after %.2fs; restarted, one copy each after %.2fs"
              % (victim.name, len(moved), other.name, ran, AGENT_TTL_MS,
@@ -438,8 +448,8 @@ def test_logs_and_the_kv_store_through_the_controller():
         lead = s.leader()
 
         def written():
-            st, body = call(lead.host, lead.port, "GET",
-                            "/v1/kv/seen/writer.0")
+            st, body = poll_call(lead.host, lead.port, "GET",
+                                 "/v1/kv/seen/writer.0")
             return body if st == 200 else None
         got = s.c.wait_until(written, 10.0, "the task's write in the kv")
         assert got["value"] == "hello", got
@@ -485,6 +495,14 @@ def test_logs_and_the_kv_store_through_the_controller():
         assert st == 503 and b"out of reach" in body, (st, body)
         st, out3 = call(ctl.host, ctl.port, "GET", "/v1/tasks/writer.0/logs")
         assert st == 200 and out3 == out, (st, out3)
+        # A stop with a follow in flight and an agent's watch held: clean.
+        import http.client
+        held = http.client.HTTPConnection(ctl.host, ctl.port, timeout=5)
+        held.request("GET", "/v1/tasks/writer.0/logs?follow=1")
+        assert held.getresponse().status == 200
+        assert ctl.terminate() == 0
+        held.close()
+        assert "SIGTERM -> stop" in ctl.log_text()
         note("a task wrote to the kv store through its controller; its logs "
              "came through the controller and a raft node, followed too; "
              "with the cluster down the kv proxy answered 503")
@@ -601,6 +619,7 @@ def test_a_restarted_controller_knows_its_agents_and_what_they_run():
         assert by_agent(s.cluster_tasks("kept")) == {"a1": ["kept.0"],
                                                       "a2": ["kept.1"]}
         assert s.processes() == before
+        assert s.ctl.terminate() == 0
         note("controller and cluster restarted: 2 agents and 2 tasks known "
              "at once, no task moved or restarted")
 
@@ -632,6 +651,7 @@ def test_a_system_job_runs_once_on_every_agent():
         assert st["tasks"][0]["message"] == "a1 running, a2 running", st
         s.stop("exporter")
         s.c.wait_until(lambda: not s.processes(), 10.0, "both gone")
+        assert s.ctl.terminate() == 0
         note("system job: task %s runs on a1 and a2" % t["id"])
 
 

@@ -215,6 +215,21 @@ TEST(flags_take_the_heartbeat_as_a_duration)
     EXPECT_EQ(parse_with("--log-level", "loud", NULL, NULL), CTL_FLAGS_ERROR);
 }
 
+TEST(flags_take_the_agent_ttl_and_a_token_file)
+{
+    EXPECT_EQ(parse_with("--agent-ttl", "2s", "--token-file", "/etc/t"),
+              CTL_FLAGS_OK);
+    EXPECT_EQ(opts.agent_ttl_ms, 2000);
+    EXPECT_STR(opts.token_file, "/etc/t");
+    EXPECT_EQ(parse_with("--agent-ttl", "99ms", NULL, NULL), CTL_FLAGS_ERROR);
+    EXPECT_STR(err, "--agent-ttl \"99ms\": expected a duration from 100ms "
+                    "to 10m, such as \"5s\"");
+    EXPECT_EQ(parse_with("--agent-ttl", "11m", NULL, NULL), CTL_FLAGS_ERROR);
+    EXPECT_EQ(parse_with("--agent-ttl", "5", NULL, NULL), CTL_FLAGS_ERROR);
+    EXPECT_EQ(parse_with("--token-file", "", NULL, NULL), CTL_FLAGS_ERROR);
+    EXPECT_STR(err, "--token-file: expected a path");
+}
+
 TEST(durations_have_one_unit_and_no_sign)
 {
     uint64_t ms = 0;
@@ -308,6 +323,7 @@ int main(void)
     RUN(flags_take_cpu_to_the_thousandth);
     RUN(flags_take_memory_in_mib);
     RUN(flags_take_the_heartbeat_as_a_duration);
+    RUN(flags_take_the_agent_ttl_and_a_token_file);
     RUN(durations_have_one_unit_and_no_sign);
     RUN(backoff_doubles_to_its_ceiling_within_the_jitter);
     RUN(backoff_jitter_spans_half_to_one_and_a_half);
