@@ -5,6 +5,8 @@
  *   POST /v1/agents/NAME/heartbeat   the state of every task it knows
  *   GET  /v1/agents/NAME/tasks       its task list, a blocking watch
  *   GET  /v1/agents                  the registry, for users
+ *   DELETE /v1/agents/NAME           forget an agent that is down (a
+ *                                    machine that is gone for good)
  *
  * A watch (?index=N&wait=D) is answered at once when N is 0 or differs
  * from the agent's index (a controller that lost its registry starts
@@ -280,6 +282,40 @@ static void ctl_agent_hb(struct ctl *c, struct evhttp_request *req,
                     json_pack("{s:I}", "index", (json_int_t)g->index));
 }
 
+/* DELETE /v1/agents/NAME: forget a down agent; the tasks it had are
+ * placed again. */
+static void ctl_agent_delete(struct ctl *c, struct evhttp_request *req,
+                             struct ctl_agent *g)
+{
+    char name[CTL_AGENT_NAME_MAX + 1];
+    size_t tasks = 0;
+
+    if (g->up) {
+        http_reply_error(req, 409,
+                         "agent %s is up: stop it first, or wait until it has "
+                         "been silent for %u ms",
+                         g->name, c->opts.agent_ttl_ms);
+        return;
+    }
+    snprintf(name, sizeof(name), "%s", g->name);
+    for (size_t r = 0; r < c->rows.n; r++) {
+        if (strcmp(c->rows.v[r].agent, name) == 0) {
+            tasks += !c->rows.v[r].held;
+            c->rows.v[r].agent[0] = '\0';
+        }
+    }
+    ctl_rows_sort(&c->rows);
+    ctl_agents_remove(&c->agents, name);
+    c->registry_dirty = true;
+    log_info("controller",
+             "agent %s removed from the registry -> place its %zu tasks "
+             "again",
+             name, tasks);
+    ctl_reconcile(c, true);
+    http_reply_json(req, 200,
+                    json_pack("{s:s,s:b}", "agent", name, "removed", 1));
+}
+
 /* ------------------------------------------------------------------------
  * Routing.
  */
@@ -294,6 +330,16 @@ void ctl_agent_api_cb(struct evhttp_request *req, void *arg)
     char agent[CTL_AGENT_NAME_MAX + 1];
     struct ctl_agent *g;
 
+    if (slash == NULL && m == EVHTTP_REQ_DELETE && name[0] != '\0' &&
+        strlen(name) <= CTL_AGENT_NAME_MAX) {
+        g = ctl_agents_find(&c->agents, name);
+        if (g == NULL) {
+            http_reply_error(req, 404, "agent %.64s is not registered", name);
+        } else {
+            ctl_agent_delete(c, req, g);
+        }
+        return;
+    }
     if (slash == NULL || slash == name ||
         (size_t)(slash - name) > CTL_AGENT_NAME_MAX) {
         http_reply_error(req, 404,

@@ -389,6 +389,20 @@ int ctl_agents_register(struct ctl_agents *a, const char *name,
     return 0;
 }
 
+int ctl_agents_remove(struct ctl_agents *a, const char *name)
+{
+    bool found;
+    size_t at = ctl_agents_search(a, name, &found);
+
+    if (!found) {
+        return -1;
+    }
+    ctl_agent_free(a->v[at]);
+    memmove(&a->v[at], &a->v[at + 1], (a->n - at - 1) * sizeof(*a->v));
+    a->n--;
+    return 0;
+}
+
 /* ------------------------------------------------------------------------
  * Heartbeat.
  */

@@ -150,6 +150,10 @@ int ctl_agents_register(struct ctl_agents *a, const char *name,
                         uint32_t ttl_ms, struct ctl_agent_reg_outcome *out,
                         int *status, char *err, size_t errlen);
 
+/* Forget agent NAME (an operator's DELETE of a machine that is gone).
+ * Returns 0, or -1 when there is no such agent. */
+int ctl_agents_remove(struct ctl_agents *a, const char *name);
+
 /* Parse LEN bytes of BODY, a heartbeat, into *OUT. Returns 0, or -1 with a
  * one-line reason in ERR. Free *OUT with ctl_agent_hb_free() either way. */
 int ctl_agent_hb_parse(const char *body, size_t len, struct ctl_agent_hb *out,

@@ -11,7 +11,9 @@ real `varde agent` processes running real tasks.
   raft cluster down, the kv proxy answers 503 and logs still work;
 - a job whose limits no agent meets stays placed, with a message saying
   why;
-- a second agent under a name that is alive elsewhere gets a 409;
+- a second agent under a name that is alive elsewhere gets a 409, and
+  an agent that is gone can be forgotten;
+- an agent paused past its TTL keeps its copies when it resumes;
 - a restarted controller knows its agents and what they run;
 - a system job runs once on every agent;
 - with an access token, the controller asks for it and sends it.
@@ -400,6 +402,37 @@ def test_a_job_survives_an_agent_kill_without_running_twice():
                 reported, back))
 
 
+@cluster.timeout(60)
+def test_a_paused_agent_stops_nothing_and_keeps_its_copies():
+    with Site() as s:
+        s.wait_site(4.0)
+        s.submit(s.job("web", count=2))
+        first = s.c.wait_until(
+            lambda: len(s.processes()) == 2 and
+            by_agent(s.cluster_tasks("web")) == {"a1": ["web.0"],
+                                                  "a2": ["web.1"]} and
+            s.processes(), 10.0, "one task on each agent")
+        a1, a2 = s.agent("a1"), s.agent("a2")
+        a1.proc.send_signal(signal.SIGSTOP)  # its task runs on
+        try:
+            s.c.wait_until(lambda: by_agent(s.cluster_tasks("web")) ==
+                           {"a2": ["web.0", "web.1"]},
+                           AGENT_TTL_MS / 1000 + 3.0, "web.0 moved to a2")
+            assert len(s.processes()) == 3
+        finally:
+            a1.proc.send_signal(signal.SIGCONT)
+        s.c.wait_until(lambda: by_agent(s.cluster_tasks("web")) ==
+                       {"a1": ["web.0"], "a2": ["web.1"]} and
+                       len(s.processes()) == 2, 10.0,
+                       "web.0 back on a1, the replacement stopped")
+        assert s.processes() == first, (s.processes(), first)
+        log = s.ctl.log_text()
+        assert "agent a1 is back: a heartbeat after" in log, log
+        assert "task web.0: the copy on agent a1 kept running" in log
+        note("a1 paused past its TTL: web.0 ran on a2 meanwhile; resumed, "
+             "a1's copy (pid unchanged) was kept and a2's stopped")
+
+
 # A task that writes to the kv store through its controller, then idles.
 KV_WRITER = r"""
 import os, sys, time, urllib.request
@@ -583,8 +616,22 @@ def test_an_agent_name_alive_elsewhere_is_refused():
             assert st == status and isinstance(got, dict) and \
                 got.get("error"), (path, st, got)
         assert s.ctl.alive() and a1.status()["connected"]
+        # An operator forgets an agent that is gone; not one that is up.
+        st, got = call(s.ctl.host, s.ctl.port, "DELETE", "/v1/agents/a1")
+        assert st == 409 and "agent a1 is up" in got["error"], (st, got)
+        st, got = call(s.ctl.host, s.ctl.port, "DELETE", "/v1/agents/a9")
+        assert st == 404, (st, got)
+        s.agent("a2").kill()
+        s.c.wait_until(lambda: [a["status"] for a in call(
+            s.ctl.host, s.ctl.port, "GET", "/v1/agents")[1]["agents"]] ==
+            ["up", "down"], AGENT_TTL_MS / 1000 + 2, "a2 down")
+        st, got = call(s.ctl.host, s.ctl.port, "DELETE", "/v1/agents/a2")
+        assert st == 200 and got == {"agent": "a2", "removed": True}, got
+        st, got = call(s.ctl.host, s.ctl.port, "GET", "/v1/agents")
+        assert [a["name"] for a in got["agents"]] == ["a1"], got
+        s.wait_site(2.0)
         note("a second a1 from %s: 409, the first kept its name; 11 bad "
-             "calls refused" % twin.addr)
+             "calls refused; a2, gone, forgotten" % twin.addr)
 
 
 @cluster.timeout(60)

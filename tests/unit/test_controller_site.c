@@ -259,6 +259,13 @@ TEST(a_full_registry_refuses_new_names)
     EXPECT_EQ(agent("one-more", "127.0.0.1:7301"), -1);
     EXPECT_EQ(status, 503);
     EXPECT_EQ(agent("a7", "127.0.0.1:7301"), 0); /* known names still can */
+    /* An operator forgets one: room for a new name. */
+    EXPECT_EQ(ctl_agents_remove(&ag, "a7"), 0);
+    EXPECT_EQ(ctl_agents_remove(&ag, "a7"), -1);
+    EXPECT_TRUE(ctl_agents_find(&ag, "a7") == NULL);
+    EXPECT_TRUE(ctl_agents_find(&ag, "a70") != NULL);
+    EXPECT_EQ(agent("one-more", "127.0.0.1:7301"), 0);
+    EXPECT_EQ(ag.n, CTL_AGENTS_MAX);
 }
 
 TEST(heartbeats_are_checked_and_report_what_changed)
