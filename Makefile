@@ -103,6 +103,7 @@ bench: deps all $(BUILD)/bench/load $(BUILD)/bench/sched_bench
 	/usr/bin/python3 bench/run.py
 	$(BUILD)/bench/sched_bench
 	/usr/bin/python3 bench/fleet.py
+	/usr/bin/python3 bench/edge.py
 
 # The scheduler's placements per second, apart from the network.
 $(BUILD)/bench/sched_bench: bench/sched_bench.c $(filter $(BUILD)/obj/src/sched/%,$(LIB_OBJ)) \
