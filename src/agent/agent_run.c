@@ -436,6 +436,7 @@ static void run_status_cb(evutil_socket_t fd, short what, void *arg)
  */
 
 static void run_after_stop(struct agent_run *r);
+static void run_rotate(struct agent_run *r);
 
 /* "exited with code 3", "killed by signal 9 (Killed)", ... into BUF. */
 static void run_describe_exit(int code, int sig, char *buf, size_t len)
@@ -493,6 +494,7 @@ static void run_exited(struct agent_run *r, int code, int sig)
 
     run_read_status(r); /* an exec failure may be waiting unread */
     run_close_status(r);
+    run_rotate(r); /* its last words within the bound too */
     run_close_pidfd(r);
     evtimer_del(r->timer);
     r->cgroup_left = r->cgroup && agent_cgroup_remove(&r->a->cgroup, t->id) < 0;

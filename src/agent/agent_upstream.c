@@ -257,7 +257,10 @@ static void ups_connected(struct agent_upstream *u, const char *body,
                  "registered agent %s with controller %s%s; heartbeat every "
                  "%u ms",
                  u->opts->name, u->opts->controller.text,
-                 u->ever ? " (controller found again)" : "", ms);
+                 u->conflict ? " (the name is free now)"
+                 : u->ever   ? " (controller found again)"
+                             : "",
+                 ms);
     }
     u->ever = true;
     u->quiet = false;

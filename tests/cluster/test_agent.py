@@ -742,6 +742,12 @@ def test_second_agent_with_the_same_name_gets_409():
         assert b.proc.poll() is None
         assert a.status()["connected"] is True
 
+        # the first one goes: the name is free after the controller's TTL
+        a.kill()
+        wait_until(lambda: b.status()["connected"], 10.0,
+                   "the second agent registered once the name is free")
+        assert "(the name is free now)" in b.log()
+
 
 def test_tasks_outlive_the_controller_and_reconcile_when_it_returns():
     with Env() as env:
