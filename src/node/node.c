@@ -14,13 +14,18 @@
  *   4. the messages go out: requests through the peer clients, results as
  *      the HTTP answers to the inbound requests they belong to. A leader's
  *      entries thus travel while its own disk works; the core never emits
- *      an acknowledgement of an entry that is not yet durable here;
+ *      an acknowledgement of an entry that is not yet durable here. Entries
+ *      whose bodies the core released (raft.h, "Entry bodies") are read
+ *      back from the WAL into a copy of the message, which is sent and
+ *      freed; entries the WAL no longer holds are reported to the core
+ *      (raft_report_lost), which sends that follower a snapshot instead;
  *   5. committed entries are applied to the key-value store, and the
  *      writes waiting for them are answered (node_kv.c);
  *   6. reads the core confirmed are served once applied reaches them;
  *   7. once the batch's pointers are dead: a snapshot when enough entries
- *      were applied, and raft_report_unreachable() for peers whose
- *      requests with entries could not be sent.
+ *      were applied, raft_report_unreachable() for peers whose requests
+ *      with entries could not be sent (or read back), raft_report_lost()
+ *      for entries the WAL lacks.
  *
  * Group commit. Appending only marks the WAL dirty and activates flush_ev,
  * an event of the lowest priority: libevent runs it only when a turn of
@@ -58,6 +63,16 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A failed read back from the WAL is logged at most this often. */
+#define NODE_READ_BACK_LOG_EVERY_MS 10000
+
+/* What a batch could not send, for the core once the batch's pointers are
+ * dead (node_drive). By position in opts.peers. */
+struct node_unsent {
+    unsigned failed;          /* bit i: a request with entries failed */
+    uint64_t lost[PEERS_MAX]; /* released entries up to here the WAL lacks */
+};
 
 uint64_t node_now(void)
 {
@@ -203,8 +218,108 @@ static void node_answer(struct node *n, const struct raft_msg *m)
     node_pending_arm(n);
 }
 
-/* Send M. Returns -1 when a request to a peer could not be sent. */
-static int node_send(struct node *n, const struct raft_msg *m)
+/* Read the released entries of A (its first n_released) back from the
+ * WAL into OUT, with their data in *BUF (the caller frees it), and check
+ * that they are the entries the core names. Returns 0, or a wal_error
+ * with ERR. */
+static int node_read_back(struct node *n, const struct raft_append *a,
+                          struct raft_entry *out, uint8_t **buf, char *err,
+                          size_t errlen)
+{
+    uint64_t first = a->prev_log_index + 1;
+    int rc = wal_read(n->wal, first, a->n_released, out, buf, err, errlen);
+
+    for (size_t i = 0; rc == 0 && i < a->n_released; i++) {
+        if (out[i].term != a->entries[i].term ||
+            out[i].len != a->entries[i].len) {
+            snprintf(err, errlen,
+                     "entry %llu in the log has term %llu and %u bytes, the "
+                     "core's has term %llu and %u",
+                     (unsigned long long)(first + i),
+                     (unsigned long long)out[i].term, (unsigned)out[i].len,
+                     (unsigned long long)a->entries[i].term,
+                     (unsigned)a->entries[i].len);
+            free(*buf);
+            *buf = NULL;
+            rc = WAL_ERR_CORRUPT;
+        }
+    }
+    return rc;
+}
+
+/* The read back of A's released entries for member POS failed with RC:
+ * note in U what to tell the core, and say why (repeats muted). */
+static void node_read_back_failed(struct node *n, int pos,
+                                  const struct raft_append *a, int rc,
+                                  const char *err, struct node_unsent *u)
+{
+    static uint64_t logged_at;
+    uint64_t first = a->prev_log_index + 1, last = first + a->n_released - 1;
+    uint64_t lost = last, now = node_now();
+    bool quiet = now - logged_at < NODE_READ_BACK_LOG_EVERY_MS;
+
+    if (rc == WAL_ERR_RANGE && wal_first_index(n->wal) > first &&
+        wal_first_index(n->wal) - 1 < last) {
+        lost = wal_first_index(n->wal) - 1; /* the rest is there */
+    }
+    if (rc == WAL_ERR_RANGE) {
+        log_info("node", "entries %llu-%llu for node %llu: %s -> a snapshot",
+                 (unsigned long long)first, (unsigned long long)last,
+                 (unsigned long long)n->opts.peers.node[pos].id, err);
+    } else if (!quiet) {
+        logged_at = now;
+        log_error("node",
+                  "cannot read entries %llu-%llu back for node %llu: %s -> "
+                  "%s (repeats muted for %d s)",
+                  (unsigned long long)first, (unsigned long long)last,
+                  (unsigned long long)n->opts.peers.node[pos].id, err,
+                  rc == WAL_ERR_CORRUPT ? "a snapshot once one covers them"
+                                        : "retry on the next heartbeat",
+                  NODE_READ_BACK_LOG_EVERY_MS / 1000);
+    }
+    if (rc == WAL_ERR_RANGE || rc == WAL_ERR_CORRUPT) {
+        u->lost[pos] = lost > u->lost[pos] ? lost : u->lost[pos];
+    } else {
+        u->failed |= 1u << pos;
+    }
+}
+
+/* Send APPEND M to member POS with the data of its released entries read
+ * back from the WAL: a copy of its entries, sent (the peer client copies
+ * it) and freed. What cannot be read goes into U. */
+static void node_send_read_back(struct node *n, int pos,
+                                const struct raft_msg *m, struct node_unsent *u)
+{
+    const struct raft_append *a = &m->u.append;
+    struct raft_msg copy = *m;
+    struct raft_entry *e = malloc(a->n_entries * sizeof(*e));
+    uint8_t *buf = NULL;
+    char err[512];
+    int rc = e == NULL ? WAL_ERR_NOMEM : WAL_OK;
+
+    if (rc == WAL_OK) {
+        rc = node_read_back(n, a, e, &buf, err, sizeof(err));
+    } else {
+        snprintf(err, sizeof(err), "out of memory");
+    }
+    if (rc != WAL_OK) {
+        node_read_back_failed(n, pos, a, rc, err, u);
+    } else {
+        memcpy(e + a->n_released, a->entries + a->n_released,
+               (a->n_entries - a->n_released) * sizeof(*e));
+        copy.u.append.entries = e;
+        copy.u.append.n_released = 0;
+        if (peer_client_send(n->clients[pos], &copy) < 0) {
+            u->failed |= 1u << pos;
+        }
+    }
+    free(buf);
+    free(e);
+}
+
+/* Send M; note in U what could not be sent. */
+static void node_send(struct node *n, const struct raft_msg *m,
+                      struct node_unsent *u)
 {
     int pos;
 
@@ -214,20 +329,26 @@ static int node_send(struct node *n, const struct raft_msg *m)
     case RAFT_MSG_TIMEOUT_NOW:
         pos = node_pos(n, m->to);
         if (pos < 0 || n->clients[pos] == NULL) {
-            return 0;
+            return;
         }
-        return peer_client_send(n->clients[pos], m);
+        if (m->type == RAFT_MSG_APPEND && m->u.append.n_released > 0) {
+            node_send_read_back(n, pos, m, u);
+        } else if (peer_client_send(n->clients[pos], m) < 0 &&
+                   m->type == RAFT_MSG_APPEND && m->u.append.n_entries > 0) {
+            u->failed |= 1u << pos;
+        }
+        return;
     case RAFT_MSG_SNAPSHOT:
         node_snap_send(n, m);
-        return 0;
+        return;
     case RAFT_MSG_VOTE_RESULT:
     case RAFT_MSG_APPEND_RESULT:
     case RAFT_MSG_SNAPSHOT_RESULT:
         node_answer(n, m);
-        return 0;
+        return;
     default:
         log_error("node", "core emitted message type %d -> drop", (int)m->type);
-        return 0;
+        return;
     }
 }
 
@@ -374,16 +495,21 @@ static void node_arm_tick(struct node *n)
     evtimer_add(n->tick_ev, &tv);
 }
 
-/* Tell the core about peers whose requests with entries failed in this
- * drive (bit i: member i), except those already told (REPORTED, updated). */
-static void node_report_failed(struct node *n, unsigned failed,
+/* Tell the core what a batch could not send: entries the WAL lacks, and
+ * peers whose requests with entries failed in this drive, except those
+ * already told (REPORTED, updated). */
+static void node_report_unsent(struct node *n, const struct node_unsent *u,
                                unsigned *reported)
 {
     for (size_t i = 0; i < n->opts.peers.n; i++) {
-        if ((failed & (1u << i)) && !(*reported & (1u << i))) {
+        uint64_t id = n->opts.peers.node[i].id;
+
+        if (u->lost[i] != 0) {
+            raft_report_lost(n->raft, id, u->lost[i], node_now());
+        }
+        if ((u->failed & (1u << i)) && !(*reported & (1u << i))) {
             *reported |= 1u << i;
-            raft_report_unreachable(n->raft, n->opts.peers.node[i].id,
-                                    node_now());
+            raft_report_unreachable(n->raft, id, node_now());
         }
     }
 }
@@ -407,20 +533,13 @@ static int node_apply(struct node *n, const struct raft_entry *e)
     return node_kv_apply(n, &skip);
 }
 
-/* Steps 4 to 6 of a batch: send, apply, serve reads. Sets the bits of
- * peers whose requests with entries could not be sent in *FAILED. Returns
- * 0, or -1 when the node must stop. */
+/* Steps 4 to 6 of a batch: send, apply, serve reads. Notes in U what
+ * could not be sent. Returns 0, or -1 when the node must stop. */
 static int node_batch_out(struct node *n, const struct raft_ready *rd,
-                          unsigned *failed)
+                          struct node_unsent *u)
 {
     for (size_t i = 0; i < rd->n_msgs; i++) {
-        const struct raft_msg *m = &rd->msgs[i];
-        int pos = node_pos(n, m->to);
-
-        if (node_send(n, m) < 0 && pos >= 0 && m->type == RAFT_MSG_APPEND &&
-            m->u.append.n_entries > 0) {
-            *failed |= 1u << pos;
-        }
+        node_send(n, &rd->msgs[i], u);
     }
     for (size_t i = 0; i < rd->n_committed; i++) {
         if (node_apply(n, &rd->committed[i]) < 0) {
@@ -438,7 +557,7 @@ static int node_batch_out(struct node *n, const struct raft_ready *rd,
 /* One batch of ready, in the order described at the top of the file.
  * Returns 0, or -1 when the node must stop. */
 static int node_batch(struct node *n, const struct raft_ready *rd,
-                      unsigned *failed)
+                      struct node_unsent *u)
 {
     if (rd->hard_state_changed && node_persist(n, &rd->hard_state) < 0) {
         return -1;
@@ -449,7 +568,7 @@ static int node_batch(struct node *n, const struct raft_ready *rd,
     if (node_store_entries(n, rd) < 0) {
         return -1;
     }
-    return node_batch_out(n, rd, failed);
+    return node_batch_out(n, rd, u);
 }
 
 /* The fsync has waited long enough while events kept coming. */
@@ -478,7 +597,7 @@ void node_drive(struct node *n)
     unsigned reported = 0;
 
     while (!n->done) {
-        unsigned failed = 0;
+        struct node_unsent u;
 
         if (!raft_ready(n->raft, &rd)) {
             if (!node_sync_overdue(n)) {
@@ -490,7 +609,8 @@ void node_drive(struct node *n)
             }
             continue;
         }
-        if (node_batch(n, &rd, &failed) < 0) {
+        memset(&u, 0, sizeof(u));
+        if (node_batch(n, &rd, &u) < 0) {
             node_finish(n, 1);
             return;
         }
@@ -499,7 +619,7 @@ void node_drive(struct node *n)
             node_finish(n, 1);
             return;
         }
-        node_report_failed(n, failed, &reported);
+        node_report_unsent(n, &u, &reported);
     }
     if (n->done) {
         return;

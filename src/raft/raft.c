@@ -311,6 +311,7 @@ void raft_become_leader(struct raft *r)
         p->snapshotting = false;
         p->infl_count = 0;
         p->acked_seq = 0;
+        p->reading_back = false;
         /* A fresh leader gives every peer one check-quorum window. */
         p->last_heard = r->now;
     }
@@ -407,6 +408,8 @@ void raft_begin_call(struct raft *r, uint64_t now)
     if (now > r->now) {
         r->now = now; /* the clock never goes back inside the core */
     }
+    /* The driver is done with what the last ready handed out. */
+    raft_release_bodies(r);
 }
 
 static void tick_leader(struct raft *r)
@@ -495,11 +498,13 @@ int raft_step(struct raft *r, const struct raft_msg *m, uint64_t now)
 }
 
 /* Point every outgoing AppendEntries at its entries, now that the log
- * will not move until the next call. Entries compacted away meanwhile are
- * dropped from the message (the follower then needs a snapshot anyway). */
+ * will not move until the next call, and say how many of them lack their
+ * data. Entries compacted away meanwhile are dropped from the message (the
+ * follower then needs a snapshot anyway). */
 static void resolve_entries(struct raft *r)
 {
     uint64_t last = raft_log_last_index(&r->log);
+    uint64_t released = r->log.released;
 
     for (size_t i = 0; i < r->n_out; i++) {
         struct raft_append *a = &r->out[i].u.append;
@@ -517,6 +522,12 @@ static void resolve_entries(struct raft *r)
             a->n_entries = (size_t)(last - first + 1);
         }
         a->entries = (struct raft_entry *)raft_log_get(&r->log, first);
+        a->n_released = 0;
+        if (released >= first) {
+            a->n_released = released - first + 1 < a->n_entries
+                                ? (size_t)(released - first + 1)
+                                : a->n_entries;
+        }
     }
 }
 
@@ -583,6 +594,7 @@ void raft_status(const struct raft *r, struct raft_status *out)
     out->last_log_term = raft_log_last_term(&r->log);
     out->transfer_target = r->transfer_target;
     out->leader_changes = r->leader_changes;
+    out->released_index = r->log.released;
 }
 
 int raft_restore_log(struct raft *r, uint64_t base_index, uint64_t base_term,

@@ -21,6 +21,16 @@
  * the entry is durable (a follower's reply, the leader's own count toward a
  * quorum).
  *
+ * Entry bodies. The core keeps the data of an entry only while it may be
+ * needed soon: once the entry is applied and, on a leader, every follower
+ * that answered within the last election timeout (election_max_ms) holds
+ * it, the core frees the data and keeps the slot (index, term, type, len),
+ * a little at every call. When it must send such entries after all (a
+ * follower that was away, or one a new leader catches up), the APPEND
+ * carries them with data NULL, and the driver reads them from its own
+ * durable log before sending (see struct raft_append). Entries the core
+ * hands out to write or to apply always carry their data.
+ *
  * Randomness comes from the seed in the configuration, time from the
  * arguments, so a simulation that replays the same events gets the same
  * decisions.
@@ -84,6 +94,16 @@ struct raft_vote_result {
     bool granted;
 };
 
+/* AppendEntries. From the leader's core, the first N_RELEASED entries may
+ * lack their data: the core released it (see "Entry bodies" above). Each of
+ * them with len > 0 has data NULL, and the driver reads its data from its
+ * own log (durable there: released entries are applied), checks that the
+ * entry it read has the term the core gives, and sends a copy with the data
+ * filled in; it must not write into ENTRIES. If its log no longer holds an
+ * entry (compacted away) or holds it damaged, it does not send the message
+ * and calls raft_report_lost(); a read that failed for another reason (an
+ * I/O error) is raft_report_unreachable(). Received messages always carry
+ * their data; n_released is then 0. */
 struct raft_append {
     uint64_t prev_log_index;
     uint64_t prev_log_term;
@@ -91,6 +111,7 @@ struct raft_append {
     uint64_t seq; /* read-index round of the leader, echoed in the result */
     size_t n_entries;
     struct raft_entry *entries; /* borrowed for the call that carries it */
+    size_t n_released;          /* leading entries that may lack data */
 };
 
 struct raft_append_result {
@@ -206,6 +227,7 @@ struct raft_status {
     uint64_t last_log_term;
     uint64_t transfer_target; /* 0: no transfer under way */
     uint64_t leader_changes;  /* times this node saw the leader change */
+    uint64_t released_index;  /* entries up to here hold no data */
 };
 
 struct raft;
@@ -256,6 +278,16 @@ int raft_read_index(struct raft *r, uint64_t ctx, uint64_t now);
 /* A request to peer ID failed (connection refused, timed out, or dropped
  * by the transport). The leader stops streaming to it and probes instead. */
 void raft_report_unreachable(struct raft *r, uint64_t id, uint64_t now);
+
+/* The driver could not give peer ID the data of released entries up to
+ * INDEX: its log no longer holds them (compacted further than the core's
+ * log) or holds them damaged. The core takes every released entry up to
+ * INDEX as gone: a follower that needs one gets the snapshot instead, as
+ * for entries the core compacted itself, once a snapshot covers INDEX (until
+ * then it waits, and the core says so). Only released entries can be lost:
+ * a larger INDEX counts as the last released one. */
+void raft_report_lost(struct raft *r, uint64_t id, uint64_t index,
+                      uint64_t now);
 
 /* The state machine has been snapshotted, durably, at INDEX (<= applied).
  * The core forgets the log up to INDEX - KEEP (KEEP entries stay for

@@ -7,6 +7,8 @@
 #include "raft/raft_log.h"
 
 #define RAFT_MAX_INFLIGHT 64
+/* Entry bodies freed per call into the core, at most: bounded work. */
+#define RAFT_RELEASE_MAX 1024
 
 /* What the leader knows of one peer. */
 struct raft_peer {
@@ -23,6 +25,7 @@ struct raft_peer {
     bool snapshotting; /* a snapshot is on its way to it */
     uint64_t snapshot_at; /* when it was asked for */
     uint64_t acked_seq;   /* highest read-index round it answered */
+    bool reading_back;    /* it is sent entries whose bodies were released */
 };
 
 /* A follower's success reply held back until its entries are durable. */
@@ -63,6 +66,10 @@ struct raft {
     uint64_t unstable_from; /* first index not yet handed out to write */
     uint64_t snap_index;    /* the latest snapshot the driver holds */
     uint64_t snap_term;
+    /* Released entries up to here are gone from the driver's log too
+     * (raft_report_lost): a follower that needs one gets a snapshot. */
+    uint64_t lost_to;
+    uint64_t lost_traced;    /* lost_to when "waits for a snapshot" was said */
     bool snapshot_installed; /* follower: to report in the next ready */
 
     struct raft_pending_ack acks[RAFT_MAX_PENDING_ACKS];
@@ -141,5 +148,7 @@ void raft_on_append_result(struct raft *r, const struct raft_msg *m);
 uint64_t raft_quorum_contact(const struct raft *r);
 void raft_on_snapshot(struct raft *r, const struct raft_msg *m);
 void raft_on_snapshot_result(struct raft *r, const struct raft_msg *m);
+/* Free the bodies nothing needs soon (bounded; raft.h, "Entry bodies"). */
+void raft_release_bodies(struct raft *r);
 
 #endif

@@ -1,5 +1,5 @@
-/* raft_log.c - the core's in-memory log: index arithmetic and the
- * up-to-date rule. */
+/* raft_log.c - the core's in-memory log: index arithmetic, the up-to-date
+ * rule, and releasing the data of a prefix of the entries. */
 #include "raft/raft_log.h"
 
 #include <stdlib.h>
@@ -12,6 +12,7 @@ void raft_log_init(struct raft_log *l)
     l->cap = 0;
     l->base_index = 0;
     l->base_term = 0;
+    l->released = 0;
 }
 
 void raft_log_close(struct raft_log *l)
@@ -103,6 +104,27 @@ int raft_log_append(struct raft_log *l, const struct raft_entry *e)
     return 0;
 }
 
+size_t raft_log_release(struct raft_log *l, uint64_t index, size_t max)
+{
+    size_t n = 0;
+
+    if (l->released < l->base_index) {
+        l->released = l->base_index;
+    }
+    if (index > raft_log_last_index(l)) {
+        index = raft_log_last_index(l);
+    }
+    while (l->released < index && n < max) {
+        struct raft_entry *e = &l->entries[l->released - l->base_index];
+
+        free(e->data);
+        e->data = NULL;
+        l->released++;
+        n++;
+    }
+    return n;
+}
+
 void raft_log_truncate_from(struct raft_log *l, uint64_t index)
 {
     if (index <= l->base_index) {
@@ -110,6 +132,9 @@ void raft_log_truncate_from(struct raft_log *l, uint64_t index)
     }
     while (raft_log_last_index(l) >= index && l->len > 0) {
         free(l->entries[--l->len].data);
+    }
+    if (l->released >= index) {
+        l->released = index - 1;
     }
 }
 
@@ -132,6 +157,9 @@ void raft_log_compact(struct raft_log *l, uint64_t index)
             (l->len - drop) * sizeof(*l->entries));
     l->len -= drop;
     l->base_index = index;
+    if (l->released < index) {
+        l->released = index;
+    }
 }
 
 void raft_log_reset(struct raft_log *l, uint64_t index, uint64_t term)
@@ -139,4 +167,5 @@ void raft_log_reset(struct raft_log *l, uint64_t index, uint64_t term)
     raft_log_truncate_from(l, l->base_index + 1);
     l->base_index = index;
     l->base_term = term;
+    l->released = index;
 }

@@ -1,7 +1,13 @@
 /* raft_log.h - the core's in-memory view of the replicated log.
  *
  * Holds the entries after the last snapshot point (index/term of the last
- * entry the snapshot covers). Pure: storage drivers persist it elsewhere. */
+ * entry the snapshot covers). Pure: storage drivers persist it elsewhere.
+ *
+ * The data of a prefix of the entries may be released (freed) while their
+ * slots stay: index, term, type and len remain, data is NULL. Entries up to
+ * `released` are released; the core releases them once nothing it will
+ * soon send or hand out needs them (raft_replication.c), and the driver
+ * reads them back from its own log when it must send them after all. */
 #ifndef VARDE_RAFT_LOG_H
 #define VARDE_RAFT_LOG_H
 
@@ -13,6 +19,7 @@ struct raft_log {
     size_t cap;
     uint64_t base_index; /* last index covered by the snapshot (0: none) */
     uint64_t base_term;
+    uint64_t released; /* data of entries up to here freed (>= base_index) */
 };
 
 void raft_log_init(struct raft_log *l);
@@ -39,6 +46,11 @@ const struct raft_entry *raft_log_get(const struct raft_log *l, uint64_t index);
 /* Append a copy of E (its data copied) as the next entry; E's index must be
  * last_index + 1. Returns 0, or -1 out of memory or on a wrong index. */
 int raft_log_append(struct raft_log *l, const struct raft_entry *e);
+
+/* Free the data of the entries after the release point up to INDEX, at
+ * most MAX of them (bounded work per call); their slots stay. Returns how
+ * many were released. */
+size_t raft_log_release(struct raft_log *l, uint64_t index, size_t max);
 
 /* Drop every entry from INDEX on. */
 void raft_log_truncate_from(struct raft_log *l, uint64_t index);

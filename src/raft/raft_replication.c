@@ -31,6 +31,21 @@
  * Check-quorum: the leader notes when each peer last answered in this
  * term. When fewer than a majority (itself included) answered within the
  * last election timeout (maximum), it steps down.
+ *
+ * Entry bodies (raft.h). At the start of every call the data of entries
+ * nothing needs soon is freed, at most RAFT_RELEASE_MAX at a time: entries
+ * applied (the driver is done with them: it was handed them by an earlier
+ * ready) and, on a leader, held by every peer heard from within an election
+ * timeout. A peer that is silent longer holds nothing back: it may be gone
+ * for good, and when it returns the driver reads what it lacks from its
+ * log; until it answers, it is probed without entries, so that nothing is
+ * read back for a peer that may be down. The released entries are always
+ * a prefix of the log (up to
+ * log.released), so an APPEND says how many of its entries lack data with
+ * one number. The driver reports entries its log no longer holds
+ * (raft_report_lost); for those the leader sends its snapshot, like for
+ * entries it compacted itself, or waits for the next snapshot when the one
+ * it has does not cover them.
  */
 #include "raft/raft_int.h"
 
@@ -74,8 +89,15 @@ static struct raft_msg *new_append(struct raft *r, struct raft_peer *p,
     return m;
 }
 
-/* The entries P needs are compacted away: ask the driver to send it the
- * latest snapshot. */
+/* True when entry INDEX can no longer be sent: compacted away, or its
+ * body released and gone from the driver's log too. */
+static bool entry_gone(const struct raft *r, uint64_t index)
+{
+    return index <= r->log.base_index || index <= r->lost_to;
+}
+
+/* The entries P needs are gone: ask the driver to send it the latest
+ * snapshot. */
 static void send_snapshot(struct raft *r, struct raft_peer *p)
 {
     struct raft_msg *m = raft_send(r, RAFT_MSG_SNAPSHOT, p->id);
@@ -83,10 +105,11 @@ static void send_snapshot(struct raft *r, struct raft_peer *p)
     if (m == NULL) {
         return;
     }
-    raft_trace(r,
-               "%llu needs entry %llu, compacted away -> send snapshot "
-               "at %llu",
+    raft_trace(r, "%llu needs entry %llu, %s -> send snapshot at %llu",
                (unsigned long long)p->id, (unsigned long long)p->next_index,
+               p->next_index <= r->log.base_index
+                   ? "compacted away"
+                   : "gone from the driver's log",
                (unsigned long long)r->snap_index);
     m->u.snapshot.last_index = r->snap_index;
     m->u.snapshot.last_term = r->snap_term;
@@ -94,6 +117,47 @@ static void send_snapshot(struct raft *r, struct raft_peer *p)
     p->snapshot_at = r->now;
     p->probing = true; /* its match point is known again only after */
     p->infl_count = 0;
+}
+
+/* P needs entries that are gone (entry_gone): the snapshot, if it covers
+ * what the driver lost; else P waits for one that does (the next
+ * raft_compact), and hears only heartbeats meanwhile. */
+static void send_instead(struct raft *r, struct raft_peer *p)
+{
+    if (p->next_index > r->log.base_index && r->lost_to > r->snap_index) {
+        if (r->lost_traced != r->lost_to) {
+            r->lost_traced = r->lost_to;
+            raft_trace(r,
+                       "%llu needs entry %llu, gone from the driver's log up "
+                       "to %llu, past our snapshot at %llu -> wait for the "
+                       "next snapshot",
+                       (unsigned long long)p->id,
+                       (unsigned long long)p->next_index,
+                       (unsigned long long)r->lost_to,
+                       (unsigned long long)r->snap_index);
+        }
+        return;
+    }
+    send_snapshot(r, p);
+}
+
+/* Trace once per catch-up that P is sent entries whose bodies were
+ * released (the driver reads them back), N of them from its next index. */
+static void note_read_back(struct raft *r, struct raft_peer *p, size_t n)
+{
+    uint64_t first = p->next_index;
+    bool released = n > 0 && first <= r->log.released;
+
+    if (released && !p->reading_back) {
+        raft_trace(r,
+                   "%llu needs entries from %llu, released from memory up "
+                   "to %llu -> the driver reads them back from its log",
+                   (unsigned long long)p->id, (unsigned long long)first,
+                   (unsigned long long)r->log.released);
+    }
+    if (n > 0) {
+        p->reading_back = released;
+    }
 }
 
 /* Send P the entries from its next index (possibly none: a probe). */
@@ -106,11 +170,19 @@ static void send_entries(struct raft *r, struct raft_peer *p)
     if (p->snapshotting) {
         return;
     }
-    if (prev < r->log.base_index) {
-        send_snapshot(r, p);
+    if (entry_gone(r, p->next_index)) {
+        send_instead(r, p);
         return;
     }
     n = batch_size(r, p);
+    if (n > 0 && p->probing && p->next_index <= r->log.released &&
+        r->now >= p->last_heard + r->cfg.election_max_ms) {
+        /* Silent: maybe gone. Its entries are read back once it answers
+         * an empty probe, not at every heartbeat while it is away. */
+        n = 0;
+        p->probe_sent = true;
+    }
+    note_read_back(r, p, n);
     m = new_append(r, p, prev);
     if (m == NULL) {
         return;
@@ -152,12 +224,12 @@ static void free_inflight(struct raft_peer *p, uint64_t match, uint32_t max)
 /* An empty AppendEntries at the point known to match. */
 static void send_heartbeat(struct raft *r, struct raft_peer *p)
 {
-    if (p->snapshotting || p->next_index - 1 < r->log.base_index) {
+    if (p->snapshotting || entry_gone(r, p->next_index)) {
         /* Keep its timer quiet while the snapshot travels; it may not hold
          * our base entry, and its rejection is ignored meanwhile. */
         new_append(r, p, r->log.base_index);
         if (!p->snapshotting) {
-            send_snapshot(r, p);
+            send_instead(r, p);
         }
         return;
     }
@@ -241,6 +313,53 @@ void raft_peer_reset(struct raft *r, struct raft_peer *p)
     p->snapshotting = false;
     p->infl_count = 0;
     (void)r;
+}
+
+void raft_report_lost(struct raft *r, uint64_t id, uint64_t index, uint64_t now)
+{
+    int pos;
+
+    raft_begin_call(r, now);
+    if (index > r->log.released) {
+        index = r->log.released;
+    }
+    if (index > r->lost_to && index > r->log.base_index) {
+        raft_trace(r,
+                   "driver cannot read entries up to %llu for %llu -> "
+                   "followers that need them get a snapshot",
+                   (unsigned long long)index, (unsigned long long)id);
+        r->lost_to = index;
+    }
+    pos = raft_peer_pos(r, id);
+    if (r->role == RAFT_LEADER && pos >= 0 && id != r->cfg.id) {
+        raft_peer_reset(r, &r->peers[pos]);
+        send_entries(r, &r->peers[pos]);
+    }
+}
+
+/* The highest index whose body may be released: applied, and on a leader
+ * held by every peer heard from within an election timeout. */
+static uint64_t release_limit(const struct raft *r)
+{
+    uint64_t limit = r->applied_index;
+
+    if (r->role != RAFT_LEADER) {
+        return limit;
+    }
+    for (size_t i = 0; i < r->cfg.n_nodes; i++) {
+        const struct raft_peer *p = &r->peers[i];
+
+        if (p->id != r->cfg.id && p->match_index < limit &&
+            r->now < p->last_heard + r->cfg.election_max_ms) {
+            limit = p->match_index;
+        }
+    }
+    return limit;
+}
+
+void raft_release_bodies(struct raft *r)
+{
+    raft_log_release(&r->log, release_limit(r), RAFT_RELEASE_MAX);
 }
 
 void raft_report_unreachable(struct raft *r, uint64_t id, uint64_t now)

@@ -83,6 +83,8 @@ struct sim_cluster_stats {
     uint64_t snapshots; /* taken by a node (raft_compact) */
     uint64_t installs;  /* received from a leader and installed */
     uint64_t reads;     /* linearizable reads confirmed */
+    uint64_t read_back; /* released entries read back from disk to send */
+    uint64_t read_lost; /* ... not sent: gone from disk (a snapshot then) */
 };
 
 /* Client load (sim_client.c). */

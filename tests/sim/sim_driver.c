@@ -10,10 +10,14 @@
  *                       every other node applied at that index
  *   reads               checked against the writes acknowledged before them
  *   msgs                sent at once, or held behind the newest hard-state
- *                       or snapshot write
+ *                       or snapshot write; an APPEND's entries whose
+ *                       bodies the core released are read back from the
+ *                       node's durable log into the copy that travels
  *
  * then snapshots the state machine when enough is applied (raft_compact),
- * reads the node's status for the checks, and schedules its next tick.
+ * tells the core what could not be read back (raft_report_lost for entries
+ * the disk no longer holds), reads the node's status for the checks, and
+ * schedules its next tick.
  * When a write completes (sim_driver_persist) its entries reach the node's
  * durable log and the core hears of it through raft_persisted(). */
 #include "sim_driver.h"
@@ -23,6 +27,14 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* What a batch could not send, by peer id, for the core once the batch is
+ * done (the ready's pointers are dead then). */
+struct sim_unsent {
+    uint64_t lost[RAFT_MAX_NODES + 1]; /* released entries the disk lacks */
+    bool failed[RAFT_MAX_NODES + 1];   /* a read back failed */
+};
 
 void sim_driver_push(struct sim_cluster *c, uint64_t at, int kind, uint64_t id,
                      uint64_t tag, void *ptr)
@@ -45,6 +57,33 @@ void sim_driver_fail_check(struct sim_cluster *c)
 
 /* ---- sending ---- */
 
+/* An APPEND's entries lack data only in the released prefix it names. */
+static int check_bodies(struct sim_cluster *c, const struct sim_node *n,
+                        const struct raft_msg *m)
+{
+    const struct raft_append *a = &m->u.append;
+    char buf[128];
+
+    if (a->n_released > a->n_entries) {
+        sim_cluster_fail(c, "core-api",
+                         "node %" PRIu64 " emits %s with %zu released entries",
+                         n->id, sim_msg_describe(m, buf, sizeof buf),
+                         a->n_released);
+        return -1;
+    }
+    for (size_t i = a->n_released; i < a->n_entries; i++) {
+        if (a->entries[i].len > 0 && a->entries[i].data == NULL) {
+            sim_cluster_fail(c, "core-api",
+                             "node %" PRIu64 " emits %s: entry %" PRIu64
+                             " lacks its data but is not counted released",
+                             n->id, sim_msg_describe(m, buf, sizeof buf),
+                             a->entries[i].index);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int check_outgoing(struct sim_cluster *c, const struct sim_node *n,
                           const struct raft_msg *m)
 {
@@ -66,7 +105,7 @@ static int check_outgoing(struct sim_cluster *c, const struct sim_node *n,
                          n->snap.index, n->snap.term);
         return -1;
     }
-    return 0;
+    return m->type == RAFT_MSG_APPEND ? check_bodies(c, n, m) : 0;
 }
 
 static bool is_request(enum raft_msg_type t)
@@ -323,8 +362,81 @@ static int ready_apply(struct sim_cluster *c, struct sim_node *n,
     return c->failed ? -1 : 0;
 }
 
+/* Entry I of APPEND A (released) from N's disk into *OUT, as the daemon
+ * reads it from its WAL. Returns 0; 1 when the disk no longer holds it
+ * (noted in U); -1 when the disk holds another entry there or none yet
+ * (the core released what is not durable: a failure). */
+static int read_back_one(struct sim_cluster *c, struct sim_node *n,
+                         const struct raft_msg *m, size_t i,
+                         struct raft_entry *out, struct sim_unsent *u)
+{
+    const struct raft_entry *e = &m->u.append.entries[i];
+    const struct raft_entry *d = sim_log_get(&n->dlog, e->index);
+
+    if (d == NULL && e->index <= n->dlog.base.index) {
+        uint64_t last = m->u.append.entries[m->u.append.n_released - 1].index;
+        uint64_t gone = n->dlog.base.index < last ? n->dlog.base.index : last;
+
+        u->lost[m->to] = gone > u->lost[m->to] ? gone : u->lost[m->to];
+        return 1;
+    }
+    if (d == NULL || d->term != e->term || d->len != e->len ||
+        d->type != e->type) {
+        sim_cluster_fail(c, "core-api",
+                         "node %" PRIu64 " sends entry %" PRIu64
+                         " (term %" PRIu64 ") without its data, but its disk "
+                         "%s",
+                         n->id, e->index, e->term,
+                         d ? "holds another entry there" : "does not hold it");
+        return -1;
+    }
+    *out = *d;
+    return 0;
+}
+
+/* A copy of APPEND M to send, with the data of its released entries read
+ * back from N's disk; NULL when they cannot all be read (U says why) or
+ * the cluster failed. */
+static struct raft_msg *copy_read_back(struct sim_cluster *c,
+                                       struct sim_node *n,
+                                       const struct raft_msg *m,
+                                       struct sim_unsent *u)
+{
+    const struct raft_append *a = &m->u.append;
+    struct raft_entry *e = sim_xcalloc(a->n_entries, sizeof *e);
+    struct raft_msg filled = *m;
+    struct raft_msg *copy = NULL;
+    int rc = 0;
+
+    for (size_t i = 0; i < a->n_entries && rc == 0; i++) {
+        e[i] = a->entries[i];
+        if (i < a->n_released) {
+            rc = read_back_one(c, n, m, i, &e[i], u);
+        }
+    }
+    if (rc == 0) {
+        filled.u.append.entries = e;
+        filled.u.append.n_released = 0;
+        copy = sim_msg_copy(&filled);
+        c->stats.read_back += a->n_released;
+        SIM_TRACE(c, n->id,
+                  "read back entries %" PRIu64 "-%" PRIu64
+                  " from disk for %" PRIu64,
+                  e[0].index, e[a->n_released - 1].index, m->to);
+    } else if (rc > 0) {
+        c->stats.read_lost++;
+        SIM_TRACE(c, n->id,
+                  "entries up to %" PRIu64 " for %" PRIu64
+                  " are no longer on disk: not sent",
+                  u->lost[m->to], m->to);
+    }
+    free(e);
+    return copy;
+}
+
 static void ready_msgs(struct sim_cluster *c, struct sim_node *n,
-                       const struct raft_ready *rd, const struct raft_msg *in)
+                       const struct raft_ready *rd, const struct raft_msg *in,
+                       struct sim_unsent *u)
 {
     for (size_t i = 0; i < rd->n_msgs && !c->failed; i++) {
         const struct raft_msg *m = &rd->msgs[i];
@@ -338,7 +450,14 @@ static void ready_msgs(struct sim_cluster *c, struct sim_node *n,
             sim_driver_fail_check(c);
             return;
         }
-        copy = sim_msg_copy(m);
+        if (m->type == RAFT_MSG_APPEND && m->u.append.n_released > 0) {
+            copy = copy_read_back(c, n, m, u);
+        } else {
+            copy = sim_msg_copy(m);
+        }
+        if (copy == NULL) {
+            continue;
+        }
         *sim_msg_snap(copy) = n->snap;
         if (sim_disk_busy(&n->disk)) {
             sim_disk_hold(&n->disk, copy);
@@ -349,7 +468,8 @@ static void ready_msgs(struct sim_cluster *c, struct sim_node *n,
 }
 
 static void handle_ready(struct sim_cluster *c, struct sim_node *n,
-                         const struct raft_ready *rd, const struct raft_msg *in)
+                         const struct raft_ready *rd, const struct raft_msg *in,
+                         struct sim_unsent *u)
 {
     if (rd->snapshot_installed && ready_install(c, n, rd) != 0) {
         return;
@@ -358,7 +478,27 @@ static void handle_ready(struct sim_cluster *c, struct sim_node *n,
     if (c->failed || ready_apply(c, n, rd) != 0) {
         return;
     }
-    ready_msgs(c, n, rd, in);
+    ready_msgs(c, n, rd, in, u);
+}
+
+/* Tell N's core what its last batch could not read back. Returns true when
+ * there was something to tell. */
+static bool report_unsent(struct sim_cluster *c, struct sim_node *n,
+                          const struct sim_unsent *u)
+{
+    bool told = false;
+
+    for (uint64_t id = 1; id <= c->n; id++) {
+        if (u->lost[id] != 0) {
+            raft_report_lost(n->r, id, u->lost[id], sim_driver_now(n));
+            told = true;
+        }
+        if (u->failed[id]) {
+            raft_report_unreachable(n->r, id, sim_driver_now(n));
+            told = true;
+        }
+    }
+    return told;
 }
 
 /* Snapshot the state machine once snap_every entries were applied since
@@ -403,6 +543,16 @@ static void observe(struct sim_cluster *c, struct sim_node *n)
         return;
     }
     check_mirror(c, n);
+    if (!c->failed && n->st.released_index > n->st.applied_index) {
+        sim_cluster_fail(c, "core-api",
+                         "node %" PRIu64 " released the bodies of entries "
+                         "up to %" PRIu64 ", past what it applied (%" PRIu64
+                         ")",
+                         n->id, n->st.released_index, n->st.applied_index);
+    }
+    if (c->failed) {
+        return;
+    }
     if (n->st.term > c->stats.max_term) {
         c->stats.max_term = n->st.term;
     }
@@ -459,10 +609,19 @@ void sim_driver_after_core(struct sim_cluster *c, struct sim_node *n,
 {
     struct raft_ready rd;
 
-    /* A second round only follows a snapshot (raft_compact). */
-    for (int round = 0; round < 2 && raft_ready(n->r, &rd); round++) {
-        handle_ready(c, n, &rd, round == 0 ? in : NULL);
-        if (c->failed || !maybe_compact(c, n)) {
+    /* Another round only follows a snapshot (raft_compact) or a report of
+     * what could not be read back; what is left waits for the next call. */
+    for (int round = 0; round < 3 && raft_ready(n->r, &rd); round++) {
+        struct sim_unsent u;
+        bool more;
+
+        memset(&u, 0, sizeof u);
+        handle_ready(c, n, &rd, round == 0 ? in : NULL, &u);
+        if (c->failed) {
+            break;
+        }
+        more = maybe_compact(c, n);
+        if (!report_unsent(c, n, &u) && !more) {
             break;
         }
     }

@@ -235,9 +235,11 @@ static void print_summary(const struct sim_stats *st)
     printf("sim: log        %" PRIu64 " commands proposed, %" PRIu64
            " acknowledged, %" PRIu64 " entries applied over all nodes; %" PRIu64
            " snapshots taken, %" PRIu64 " installed; %" PRIu64
-           " reads confirmed; %" PRIu64 " torn writes\n",
+           " reads confirmed; %" PRIu64 " torn writes; %" PRIu64
+           " released entries read back from disk, %" PRIu64
+           " appends held back for entries gone from it\n",
            n->proposed, n->acked, n->applied, n->snapshots, n->installs,
-           n->reads, n->torn_writes);
+           n->reads, n->torn_writes, n->read_back, n->read_lost);
     printf("sim: liveness   %" PRIu64 " calm phases (%" PRIu64 " with a "
            "minority down): leader agreed after %" PRIu64 " ms mean, %" PRIu64
            " ms max (%" PRIu64 ".%" PRIu64 " election timeouts; bound "

@@ -585,6 +585,8 @@ static void add_stats(struct sim_stats *to, const struct sim_cluster_stats *c)
     to->net.snapshots += c->snapshots;
     to->net.installs += c->installs;
     to->net.reads += c->reads;
+    to->net.read_back += c->read_back;
+    to->net.read_lost += c->read_lost;
     if (c->max_term > to->net.max_term) {
         to->net.max_term = c->max_term;
     }

@@ -1,7 +1,9 @@
 /* test_raft_replication.c - log replication in the Raft core: proposals,
  * durability before acknowledgement, commitment, conflict repair, read
- * index and compaction. A small in-test cluster delivers messages in order
- * and persists everything a node hands out, unless a test says otherwise. */
+ * index, compaction, and releasing entry bodies. A small in-test cluster
+ * delivers messages in order and persists everything a node hands out,
+ * unless a test says otherwise; like the daemon, its driver keeps each
+ * node's log "on disk" and reads released bodies back from it. */
 #include "harness.h"
 #include "raft/raft.h"
 
@@ -15,10 +17,17 @@ struct applied {
     size_t n;
 };
 
+/* What a node's driver wrote: its log, as its WAL holds it. */
+struct disk {
+    struct raft_entry *e; /* e[i] has index i + 1; data owned */
+    size_t n, cap;
+    uint64_t from; /* entries below are gone (a WAL truncated further) */
+};
+
 struct net {
     struct raft *n[N];
     struct raft_msg q[QMAX];
-    /* Entries of messages in q point into the sender's log; copy them. */
+    /* Each message in q owns a copy of its entries and their data. */
     struct raft_entry *qe[QMAX];
     size_t nq;
     bool down[N];
@@ -26,6 +35,10 @@ struct net {
     uint64_t written[N];  /* last index written by the "driver" */
     uint64_t written_term[N];
     struct applied ap[N];
+    struct disk disk[N];
+    size_t read_back[N]; /* released entries read back from the disk */
+    size_t lost[N];      /* appends not sent: entries gone from the disk */
+    size_t snaps[N];     /* snapshots asked for */
     uint64_t now;
 };
 
@@ -46,15 +59,156 @@ static struct raft *mk(uint64_t id)
     return raft_new(&cfg, NULL, 0);
 }
 
+/* Drop the disk's entries from INDEX on. */
+static void disk_cut(struct disk *d, uint64_t index)
+{
+    while (d->n >= index && d->n > 0) {
+        free(d->e[--d->n].data);
+    }
+}
+
+/* Write the N entries E, cutting the log where they start. */
+static void disk_write(struct disk *d, const struct raft_entry *e, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    disk_cut(d, e[0].index);
+    while (d->n + 1 < e[0].index) { /* after a snapshot: nothing before */
+        if (d->n == d->cap) {
+            d->cap = d->cap ? 2 * d->cap : 64;
+            d->e = realloc(d->e, d->cap * sizeof(*d->e));
+        }
+        memset(&d->e[d->n], 0, sizeof(d->e[d->n]));
+        d->n++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct raft_entry *c;
+
+        if (d->n == d->cap) {
+            d->cap = d->cap ? 2 * d->cap : 64;
+            d->e = realloc(d->e, d->cap * sizeof(*d->e));
+        }
+        c = &d->e[d->n++];
+        *c = e[i];
+        c->data = e[i].len ? malloc(e[i].len) : NULL;
+        if (e[i].len) {
+            memcpy(c->data, e[i].data, e[i].len);
+        }
+    }
+}
+
+/* The entry at INDEX as the disk holds it, or NULL when gone. */
+static const struct raft_entry *disk_get(const struct disk *d, uint64_t index)
+{
+    if (index < d->from || index < 1 || index > d->n ||
+        d->e[index - 1].index != index) {
+        return NULL;
+    }
+    return &d->e[index - 1];
+}
+
+static void disk_free(struct disk *d)
+{
+    disk_cut(d, 1);
+    free(d->e);
+    memset(d, 0, sizeof(*d));
+}
+
+/* A copy of the entries of append M (one block: the array, then the data),
+ * released bodies read back from DISK. NULL when one is gone from it:
+ * *LOST is then the highest index gone. */
+static struct raft_entry *copy_entries(const struct raft_msg *m,
+                                       const struct disk *disk, size_t *read,
+                                       uint64_t *lost)
+{
+    const struct raft_append *a = &m->u.append;
+    size_t bytes = a->n_entries * sizeof(struct raft_entry);
+    struct raft_entry *c;
+    uint8_t *data;
+
+    for (size_t e = 0; e < a->n_entries; e++) {
+        bytes += a->entries[e].len;
+    }
+    c = malloc(bytes);
+    data = (uint8_t *)(c + a->n_entries);
+    for (size_t e = 0; e < a->n_entries; e++) {
+        const struct raft_entry *src = &a->entries[e];
+
+        if (e < a->n_released && src->len > 0) {
+            src = disk_get(disk, a->entries[e].index);
+            if (src != NULL && src->term != a->entries[e].term) {
+                HARNESS_FAIL("entry %llu sent without its data: term %llu, "
+                             "the disk has term %llu",
+                             (unsigned long long)a->entries[e].index,
+                             (unsigned long long)a->entries[e].term,
+                             (unsigned long long)src->term);
+                src = NULL;
+            }
+            if (src == NULL) {
+                /* Like the daemon: the highest index gone. */
+                uint64_t last = a->entries[a->n_released - 1].index;
+
+                *lost = disk->from - 1 < last ? disk->from - 1 : last;
+                *lost = *lost < a->entries[e].index ? last : *lost;
+                free(c);
+                return NULL;
+            }
+            (*read)++;
+        }
+        c[e] = *src;
+        if (src->len > 0) {
+            memcpy(data, src->data, src->len);
+            c[e].data = data;
+            data += src->len;
+        }
+    }
+    return c;
+}
+
+/* Queue M from node I; entries the disk lacks go into LOST (by peer). */
+static void queue(struct net *net, int i, const struct raft_msg *m,
+                  uint64_t *lost)
+{
+    size_t ne = m->type == RAFT_MSG_APPEND ? m->u.append.n_entries : 0;
+    struct raft_entry *c = NULL;
+
+    net->snaps[i] += m->type == RAFT_MSG_SNAPSHOT;
+    if (ne > max_batch_seen) {
+        max_batch_seen = ne;
+    }
+    if (ne > 0) {
+        c = copy_entries(m, &net->disk[i], &net->read_back[i],
+                         &lost[m->to - 1]);
+        if (c == NULL) {
+            net->lost[i]++;
+            return;
+        }
+    }
+    net->q[net->nq] = *m;
+    net->qe[net->nq] = c;
+    if (ne > 0) {
+        net->q[net->nq].u.append.entries = c;
+        net->q[net->nq].u.append.n_released = 0;
+    }
+    net->nq++;
+}
+
 static void collect(struct net *net, int i)
 {
     struct raft_ready rd;
     struct raft *r = net->n[i];
+    uint64_t lost[N] = {0};
 
     raft_ready(r, &rd);
+    if (rd.snapshot_installed) {
+        disk_cut(&net->disk[i], 1);
+        net->disk[i].from = rd.snapshot.last_index + 1;
+    }
     if (rd.n_entries > 0) {
         const struct raft_entry *last = &rd.entries[rd.n_entries - 1];
 
+        disk_write(&net->disk[i], rd.entries, rd.n_entries);
         net->written[i] = last->index;
         net->written_term[i] = last->term;
     }
@@ -66,22 +220,13 @@ static void collect(struct net *net, int i)
         }
     }
     for (size_t k = 0; k < rd.n_msgs && net->nq < QMAX; k++) {
-        const struct raft_msg *m = &rd.msgs[k];
-        size_t ne = m->type == RAFT_MSG_APPEND ? m->u.append.n_entries : 0;
-
-        net->q[net->nq] = *m;
-        net->qe[net->nq] = NULL;
-        if (ne > max_batch_seen) {
-            max_batch_seen = ne;
+        queue(net, i, &rd.msgs[k], lost);
+    }
+    /* The batch is done with: now the core may hear what was lost. */
+    for (int p = 0; p < N; p++) {
+        if (lost[p] != 0) {
+            raft_report_lost(r, (uint64_t)p + 1, lost[p], net->now);
         }
-        if (ne > 0) {
-            net->qe[net->nq] = malloc(ne * sizeof(struct raft_entry));
-            for (size_t e = 0; e < ne; e++) {
-                net->qe[net->nq][e] = m->u.append.entries[e];
-            }
-            net->q[net->nq].u.append.entries = net->qe[net->nq];
-        }
-        net->nq++;
     }
 }
 
@@ -168,6 +313,7 @@ static void stop(struct net *net)
     }
     for (int i = 0; i < N; i++) {
         raft_free(net->n[i]);
+        disk_free(&net->disk[i]);
     }
 }
 
@@ -667,6 +813,225 @@ TEST(snapshot_covering_a_prefix_of_our_log_keeps_what_follows)
     raft_free(r);
 }
 
+/* ---- entry bodies ---- */
+
+/* Every entry up to INDEX of node I holds its data in the core's log, as
+ * seen through what the core reports as released. */
+static uint64_t released(struct net *net, int i)
+{
+    return st(net->n[i]).released_index;
+}
+
+TEST(bodies_are_released_once_applied_and_held_by_every_follower)
+{
+    struct net net;
+    uint64_t idx;
+
+    start(&net);
+    for (int k = 0; k < 50; k++) {
+        propose(&net, 0, "body", &idx);
+    }
+    advance(&net, 100); /* applied everywhere, acknowledged */
+    for (int i = 0; i < N; i++) {
+        EXPECT_EQ(st(net.n[i]).applied_index, 51);
+        EXPECT_EQ(released(&net, i), 51);
+    }
+    EXPECT_EQ(net.read_back[0], 0); /* nobody needed them back */
+    stop(&net);
+}
+
+TEST(body_is_never_released_before_it_is_applied)
+{
+    struct net net;
+    uint64_t idx;
+
+    start(&net);
+    advance(&net, 100);
+    EXPECT_EQ(released(&net, 0), 1);
+    /* The leader's disk lags: committed by nodes 2 and 3, not applied. */
+    net.hold_persist[0] = true;
+    propose(&net, 0, "x", &idx);
+    advance(&net, 100);
+    EXPECT_EQ(st(net.n[0]).commit_index, 2);
+    EXPECT_EQ(st(net.n[0]).applied_index, 1);
+    EXPECT_EQ(released(&net, 0), 1);
+    EXPECT_EQ(released(&net, 1), 2); /* durable, committed, applied */
+    /* Node 2's disk lags: it does not apply 3, the leader keeps it. */
+    net.hold_persist[0] = false;
+    net.hold_persist[1] = true;
+    propose(&net, 0, "y", &idx);
+    advance(&net, 100);
+    EXPECT_EQ(st(net.n[0]).applied_index, 3);
+    EXPECT_EQ(st(net.n[1]).applied_index, 2);
+    EXPECT_EQ(released(&net, 1), 2);
+    EXPECT_EQ(released(&net, 0), 2); /* node 2 is live and lacks 3 */
+    net.hold_persist[1] = false;
+    advance(&net, 100);
+    EXPECT_EQ(released(&net, 1), 3);
+    EXPECT_EQ(released(&net, 0), 3);
+    stop(&net);
+}
+
+/* A follower that answers holds back the bodies it lacks; one silent for
+ * an election timeout does not. */
+TEST(leader_releases_only_what_every_live_follower_holds)
+{
+    struct net net;
+    uint64_t idx;
+
+    start(&net);
+    advance(&net, 100);
+    net.down[2] = true;
+    for (int k = 0; k < 20; k++) {
+        propose(&net, 0, "x", &idx);
+    }
+    advance(&net, 100); /* node 3 silent for 100 ms: still counted */
+    EXPECT_EQ(st(net.n[0]).applied_index, 21);
+    EXPECT_EQ(released(&net, 1), 21); /* a follower: once applied */
+    EXPECT_EQ(released(&net, 0), 1);  /* node 3 holds only the no-op */
+    advance(&net, 300);               /* past the election timeout */
+    EXPECT_EQ(released(&net, 0), 21);
+    stop(&net);
+}
+
+TEST(follower_back_after_silence_is_sent_bodies_read_back)
+{
+    struct net net;
+    uint64_t idx;
+    char body[32];
+
+    start(&net);
+    advance(&net, 100);
+    net.down[2] = true;
+    for (int k = 0; k < 300; k++) {
+        snprintf(body, sizeof(body), "value-%d", k);
+        propose(&net, 0, body, &idx);
+    }
+    advance(&net, 400);
+    EXPECT_EQ(released(&net, 0), 301);
+    net.down[2] = false;
+    advance(&net, 200);
+    EXPECT_EQ(st(net.n[2]).last_log_index, 301);
+    EXPECT_EQ(st(net.n[2]).commit_index, 301);
+    EXPECT_EQ(net.read_back[0], 300);
+    /* What node 3 wrote is what the leader proposed, byte for byte. */
+    for (uint64_t i = 2; i <= 301; i++) {
+        const struct raft_entry *a = disk_get(&net.disk[0], i);
+        const struct raft_entry *b = disk_get(&net.disk[2], i);
+
+        EXPECT_TRUE(a != NULL && b != NULL);
+        EXPECT_EQ(b->len, a->len);
+        EXPECT_EQ(memcmp(a->data, b->data, a->len), 0);
+    }
+    stop(&net);
+}
+
+/* A follower releases bodies once applied; when it leads, a follower that
+ * lags is caught up from what its driver reads back. */
+TEST(new_leader_asks_its_driver_for_bodies_it_released)
+{
+    struct net net;
+    uint64_t idx;
+
+    start(&net);
+    advance(&net, 100);
+    net.down[2] = true;
+    for (int k = 0; k < 30; k++) {
+        propose(&net, 0, "x", &idx);
+    }
+    advance(&net, 100);
+    EXPECT_EQ(released(&net, 1), 31);
+    EXPECT_EQ(raft_transfer(net.n[0], 2, net.now), 0);
+    advance(&net, 100);
+    EXPECT_EQ(st(net.n[1]).role, RAFT_LEADER);
+    EXPECT_EQ(net.read_back[1], 0);
+    net.down[2] = false;
+    advance(&net, 300);
+    EXPECT_EQ(st(net.n[2]).last_log_index, st(net.n[1]).last_log_index);
+    EXPECT_EQ(st(net.n[2]).commit_index, st(net.n[1]).commit_index);
+    EXPECT_TRUE(net.read_back[1] >= 30);
+    stop(&net);
+}
+
+/* Node 3 holds 1..21 and is away while 80 more entries are written and the
+ * leader snapshots at SNAP keeping 90; its driver's log then loses entries
+ * below 60. */
+static void lose_entries_below_60(struct net *net, uint64_t snap)
+{
+    uint64_t idx;
+
+    start(net);
+    for (int k = 0; k < 20; k++) {
+        propose(net, 0, "x", &idx);
+    }
+    advance(net, 100);
+    net->down[2] = true;
+    for (int k = 0; k < 80; k++) {
+        propose(net, 0, "y", &idx);
+    }
+    advance(net, 400);
+    raft_compact(net->n[0], snap, 90);
+    net->disk[0].from = 60;
+}
+
+TEST(entries_gone_from_the_drivers_log_are_sent_as_a_snapshot)
+{
+    struct net net;
+
+    lose_entries_below_60(&net, 100);
+    EXPECT_EQ(st(net.n[2]).last_log_index, 21);
+    net.down[2] = false;
+    advance(&net, 300);
+    EXPECT_TRUE(net.lost[0] >= 1);
+    EXPECT_EQ(net.snaps[0], 1);
+    EXPECT_EQ(st(net.n[2]).last_log_index, 101);
+    EXPECT_EQ(st(net.n[2]).commit_index, 101);
+    EXPECT_EQ(net.read_back[0], 1); /* 101, after the snapshot */
+    stop(&net);
+}
+
+/* When the snapshot does not reach the lost entries, the follower waits
+ * for one that does instead of getting one that cannot help. */
+TEST(entries_gone_past_the_snapshot_wait_for_the_next_one)
+{
+    struct net net;
+
+    lose_entries_below_60(&net, 50);
+    net.down[2] = false;
+    advance(&net, 300);
+    EXPECT_TRUE(net.lost[0] >= 1);
+    EXPECT_EQ(net.snaps[0], 0);
+    EXPECT_EQ(st(net.n[2]).last_log_index, 21);
+    EXPECT_EQ(st(net.n[2]).role, RAFT_FOLLOWER); /* heartbeats go on */
+    EXPECT_EQ(st(net.n[2]).leader, 1);
+    raft_compact(net.n[0], 100, 90);
+    advance(&net, 200);
+    EXPECT_EQ(net.snaps[0], 1);
+    EXPECT_EQ(st(net.n[2]).last_log_index, 101);
+    stop(&net);
+}
+
+/* Only released bodies can be lost: a report about an entry the core still
+ * holds changes nothing. */
+TEST(lost_report_about_a_held_body_changes_nothing)
+{
+    struct net net;
+    uint64_t idx;
+
+    start(&net);
+    advance(&net, 100);
+    net.hold_persist[0] = true;
+    propose(&net, 0, "x", &idx);
+    advance(&net, 100);
+    EXPECT_EQ(released(&net, 0), 1);
+    raft_report_lost(net.n[0], 3, 2, net.now);
+    net.hold_persist[0] = false;
+    advance(&net, 100);
+    EXPECT_EQ(net.snaps[0], 0);
+    EXPECT_EQ(st(net.n[2]).commit_index, 2);
+    stop(&net);
+}
+
 int main(void)
 {
     RUN(new_leader_commits_a_noop_of_its_term);
@@ -688,5 +1053,13 @@ int main(void)
     RUN(caught_up_follower_that_was_reset_still_hears_heartbeats);
     RUN(unreachable_report_keeps_a_fresh_leaders_probe_point);
     RUN(snapshot_covering_a_prefix_of_our_log_keeps_what_follows);
+    RUN(bodies_are_released_once_applied_and_held_by_every_follower);
+    RUN(body_is_never_released_before_it_is_applied);
+    RUN(leader_releases_only_what_every_live_follower_holds);
+    RUN(follower_back_after_silence_is_sent_bodies_read_back);
+    RUN(new_leader_asks_its_driver_for_bodies_it_released);
+    RUN(entries_gone_from_the_drivers_log_are_sent_as_a_snapshot);
+    RUN(entries_gone_past_the_snapshot_wait_for_the_next_one);
+    RUN(lost_report_about_a_held_body_changes_nothing);
     DONE();
 }
