@@ -178,6 +178,13 @@ static void labels_text(const json_t *labels, char *buf, size_t len)
     }
 }
 
+/* What CAPACITY leaves once USED is taken (0 when overcommitted: kept
+ * rows of an agent whose capacity shrank). */
+static uint64_t room(uint64_t capacity, uint64_t used)
+{
+    return capacity > used ? capacity - used : 0;
+}
+
 /* Why no agent other than EXCLUDE can take a task of J, into BUF. */
 static void why_not(const struct place *p, const struct ctl_job *j,
                     size_t exclude, char *buf, size_t len)
@@ -206,13 +213,15 @@ static void why_not(const struct place *p, const struct ctl_job *j,
         return;
     }
     cores(j->cpu_milli, want_c, sizeof(want_c));
-    cores(agent_at(p, most)->cpu_milli - p->cpu[most], free_c, sizeof(free_c));
-    snprintf(buf, len,
-             "no agent has room for %s cores and %llu MiB (the most free: "
-             "%s, with %s cores and %llu MiB)",
-             want_c, (unsigned long long)j->memory_mb, agent_at(p, most)->name,
-             free_c,
-             (unsigned long long)(agent_at(p, most)->memory_mb - p->mem[most]));
+    cores(room(agent_at(p, most)->cpu_milli, p->cpu[most]), free_c,
+          sizeof(free_c));
+    snprintf(
+        buf, len,
+        "no agent has room for %s cores and %llu MiB (the most free: "
+        "%s, with %s cores and %llu MiB)",
+        want_c, (unsigned long long)j->memory_mb, agent_at(p, most)->name,
+        free_c,
+        (unsigned long long)room(agent_at(p, most)->memory_mb, p->mem[most]));
 }
 
 /* ------------------------------------------------------------------------

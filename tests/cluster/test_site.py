@@ -694,8 +694,9 @@ def test_a_system_job_runs_once_on_every_agent():
                            "/v1/tasks/%s/logs?agent=%s" % (t["id"], a))
             assert st == 200 and out == b"hello from %s on %s\n" % (
                 t["id"].encode(), a.encode()), (a, st, out)
-        st = s.ctl.status()
-        assert st["tasks"][0]["message"] == "a1 running, a2 running", st
+        s.c.wait_until(lambda: s.ctl.status()["tasks"][0]["message"] ==
+                       "a1 running, a2 running", 5.0,
+                       "both instances running in the controller's view")
         s.stop("exporter")
         s.c.wait_until(lambda: not s.processes(), 10.0, "both gone")
         assert s.ctl.terminate() == 0
