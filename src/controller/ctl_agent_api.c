@@ -160,7 +160,7 @@ static void ctl_agent_tasks(struct ctl *c, struct evhttp_request *req,
     }
     if (index > g->seen_index) {
         g->seen_index = index; /* it has what INDEX lists: stops may be done */
-        ctl_reconcile(c, true);
+        ctl_reconcile_soon(c);
     }
     if ((index == 0 || index != g->index || wait == 0) && g->synced) {
         http_reply_json(req, 200, ctl_list_json(c, g));
@@ -275,7 +275,7 @@ static void ctl_agent_hb(struct ctl *c, struct evhttp_request *req,
                      "(%zu tasks)",
                      g->name, (unsigned long long)silent, g->n_tasks);
         }
-        ctl_reconcile(c, true);
+        ctl_reconcile_soon(c);
     }
     ctl_agent_hb_free(&hb);
     http_reply_json(req, 200,

@@ -271,6 +271,12 @@ static void ctl_tick_cb(evutil_socket_t fd, short what, void *arg)
  * Start, run, stop.
  */
 
+static void ctl_reconcile_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    ctl_reconcile(arg, true);
+}
+
 static void ctl_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
     struct ctl *c = arg;
@@ -287,8 +293,9 @@ static int ctl_open_events(struct ctl *c, char *err, size_t errlen)
     c->sigterm_ev = evsignal_new(c->base, SIGTERM, ctl_signal_cb, c);
     c->sigint_ev = evsignal_new(c->base, SIGINT, ctl_signal_cb, c);
     c->tick_ev = event_new(c->base, -1, EV_PERSIST, ctl_tick_cb, c);
+    c->reconcile_ev = evtimer_new(c->base, ctl_reconcile_cb, c);
     if (c->sigterm_ev == NULL || c->sigint_ev == NULL || c->tick_ev == NULL ||
-        evsignal_add(c->sigterm_ev, NULL) < 0 ||
+        c->reconcile_ev == NULL || evsignal_add(c->sigterm_ev, NULL) < 0 ||
         evsignal_add(c->sigint_ev, NULL) < 0 ||
         event_add(c->tick_ev, &tick) < 0) {
         snprintf(err, errlen, "event setup failed");
@@ -412,6 +419,7 @@ void ctl_close(struct ctl *c)
     ctl_free_event(c->sigterm_ev);
     ctl_free_event(c->sigint_ev);
     ctl_free_event(c->tick_ev);
+    ctl_free_event(c->reconcile_ev);
     if (c->base != NULL) {
         event_base_free(c->base);
     }

@@ -26,8 +26,9 @@ struct http_server;
 #define CTL_ASSIGN_FILE "assignments.json"
 #define CTL_OUTBOX_FILE "outbox.json"
 #define CTL_AGENTS_FILE "agents.json"
-#define CTL_TICK_MS 100      /* agents' TTL and watches' deadlines */
-#define CTL_WATCHES_MAX 1024 /* agents' task watches held at once */
+#define CTL_TICK_MS 100         /* agents' TTL and watches' deadlines */
+#define CTL_RECONCILE_GAP_MS 50 /* between placements heartbeats ask for */
+#define CTL_WATCHES_MAX 1024    /* agents' task watches held at once */
 #define CTL_AGENT_WAIT_MAX_MS 60000
 #define CTL_AGENT_WAIT_DEFAULT_MS 30000
 
@@ -59,6 +60,8 @@ struct ctl {
     struct ctl_watch *watches;
     size_t n_watches;
     struct event *sigterm_ev, *sigint_ev, *tick_ev;
+    struct event *reconcile_ev;            /* a placement asked for soon */
+    uint64_t reconciled_ms;                /* when the last placement ran */
     uint64_t cap_cpu_milli, cap_memory_mb; /* the capacity offered */
     bool cap_known;                        /* offered once already */
     size_t waiting_room;                   /* reports the full outbox refused */
@@ -111,6 +114,11 @@ int ctl_api_listen(struct ctl *c, char *err, size_t errlen);
  * send the reports now (false from inside an upstream callback, which
  * asks for them itself). */
 void ctl_reconcile(struct ctl *c, bool kick);
+
+/* Run ctl_reconcile() soon: at once if the last one is CTL_RECONCILE_GAP_MS
+ * old, else when it will be, so that heartbeats arriving together cost one
+ * placement. */
+void ctl_reconcile_soon(struct ctl *c);
 
 /* Compute the task-list hash of every agent without moving an index: the
  * lists as loaded are the ones the agents hold. */

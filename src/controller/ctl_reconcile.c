@@ -15,6 +15,7 @@
 #include "controller/ctl_site.h"
 #include "util/log.h"
 
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,9 +328,28 @@ static void ctl_report(struct ctl *c)
     c->waiting_room = ch.refused;
 }
 
+void ctl_reconcile_soon(struct ctl *c)
+{
+    uint64_t now = ctl_now_ms(), due = c->reconciled_ms + CTL_RECONCILE_GAP_MS;
+    struct timeval tv = {0, 0};
+
+    if (evtimer_pending(c->reconcile_ev, NULL)) {
+        return;
+    }
+    if (due > now) {
+        tv.tv_usec = (suseconds_t)((due - now) * 1000);
+    }
+    evtimer_add(c->reconcile_ev, &tv);
+}
+
 void ctl_reconcile(struct ctl *c, bool kick)
 {
     struct ctl_place_out po;
+
+    c->reconciled_ms = ctl_now_ms();
+    if (c->reconcile_ev != NULL) {
+        evtimer_del(c->reconcile_ev); /* this run covers it */
+    }
 
     if (ctl_place(&c->assign, &c->jobs, &c->agents, &c->rows, &po) < 0) {
         log_error("controller",
