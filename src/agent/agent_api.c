@@ -187,7 +187,14 @@ int agent_api_open(struct agent *a, char *err, size_t errlen)
     a->http = http_server_new(a->base, &a->opts->listen, api_routes,
                               sizeof(api_routes) / sizeof(api_routes[0]), a,
                               err, errlen);
-    return a->http ? 0 : -1;
+    if (a->http == NULL) {
+        return -1;
+    }
+    if (a->token[0] != '\0' && http_server_set_token(a->http, a->token) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 void agent_api_close(struct agent *a)

@@ -236,6 +236,30 @@ static int daemon_lock(struct agent *a, char *err, size_t errlen)
     return 0;
 }
 
+/* Read --token-file, if given: the controller gets it with every call,
+ * and every request to the agent's API must carry it. */
+static int daemon_token(struct agent *a, char *err, size_t errlen)
+{
+    bool loose = false;
+
+    if (a->opts->token_file == NULL) {
+        log_warn("agent",
+                 "no --token-file: anyone who reaches %s can read task logs, "
+                 "and the controller must run without one too",
+                 a->opts->listen.text);
+        return 0;
+    }
+    if (token_load(a->opts->token_file, a->token, &loose, err, errlen) < 0) {
+        return -1;
+    }
+    if (loose) {
+        log_warn("agent", "token file %s can be read by others: chmod 600 it",
+                 a->opts->token_file);
+    }
+    http_set_client_token(a->token);
+    return 0;
+}
+
 /* ------------------------------------------------------------------------
  * Signals and the tick.
  */
@@ -336,7 +360,7 @@ int agent_open(struct agent *a, struct agent_opts *opts, uint64_t seed,
     a->lock_fd = -1;
     a->started_ms = agent_wall_ms();
     agent_sys_boot_id(a->boot_id, sizeof(a->boot_id));
-    if (daemon_lock(a, err, errlen) < 0) {
+    if (daemon_token(a, err, errlen) < 0 || daemon_lock(a, err, errlen) < 0) {
         return -1;
     }
     a->base = event_base_new();

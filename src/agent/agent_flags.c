@@ -233,6 +233,16 @@ static int flag_data_dir(struct agent_opts *o, const char *v, char *err,
     return 0;
 }
 
+static int flag_token_file(struct agent_opts *o, const char *v, char *err,
+                           size_t errlen)
+{
+    if (v[0] == '\0') {
+        return err_fail(err, errlen, "--token-file: empty path");
+    }
+    o->token_file = v;
+    return 0;
+}
+
 /* Cores to the thousandth: "4", "0.5", "2.125". */
 static int flag_cpu(struct agent_opts *o, const char *v, char *err,
                     size_t errlen)
@@ -341,6 +351,7 @@ static const struct agent_flag agent_flags[] = {
     {"heartbeat-interval", flag_heartbeat, false},
     {"log-max-bytes", flag_log_max, false},
     {"log-level", flag_log_level, false},
+    {"token-file", flag_token_file, false},
 };
 
 #define AGENT_N_FLAGS (sizeof(agent_flags) / sizeof(agent_flags[0]))
@@ -382,6 +393,10 @@ const char *agent_flags_usage(void)
            "rotated file kept)\n"
            "  --log-level LEVEL          debug, info, warn, error "
            "(default info)\n"
+           "  --token-file PATH          the site's access token: sent to "
+           "the controller,\n"
+           "                             required by this agent's API "
+           "(default none)\n"
            "  --help                     this text\n";
 }
 

@@ -36,7 +36,8 @@ struct agent_opts {
     char name[AGENT_NAME_MAX + 1];
     struct addr controller;
     struct addr listen;
-    const char *data_dir; /* points into argv */
+    const char *data_dir;   /* points into argv */
+    const char *token_file; /* points into argv; NULL: no token */
     size_t n_labels;
     struct agent_label labels[AGENT_LABELS_MAX]; /* sorted by key, unique */
     uint64_t cpu_milli;     /* thousandths of a core; 0: not given */
@@ -58,7 +59,8 @@ enum agent_flags_result {
  * 0-9, '-', '_', '.', starting with a letter or digit), labels
  * (NAME=VALUE,...), addresses, --cpu in cores to the thousandth,
  * --memory-mb, --heartbeat-interval as a duration from 10ms to 60s,
- * --log-max-bytes from 4096 to 2^30 (a K, M or G suffix is fine). */
+ * --log-max-bytes from 4096 to 2^30 (a K, M or G suffix is fine),
+ * --token-file as a path (read later, by the daemon). */
 enum agent_flags_result agent_flags_parse(int argc, char **argv,
                                           struct agent_opts *out, char *err,
                                           size_t errlen);

@@ -13,6 +13,7 @@
 #include "agent/agent_task.h"
 #include "agent/agent_upstream.h"
 #include "agent/agent_watch.h"
+#include "util/token.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,7 +64,8 @@ struct agent {
     struct agent_upstream *up;
     struct agent_cgroup cgroup;
     char boot_id[AGENT_BOOT_ID_MAX + 1];
-    uint64_t started_ms; /* wall clock */
+    char token[TOKEN_MAX + 1]; /* "" without --token-file */
+    uint64_t started_ms;       /* wall clock */
     int lock_fd;
     char *tasks_dir; /* DIR/tasks */
 

@@ -124,6 +124,7 @@ static struct evhttp_request *link_request(struct agent_link *l,
     evhttp_request_set_error_cb(req, link_error_cb);
     h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Host", l->to->text);
+    http_add_auth(req);
     if (len > 0) {
         evhttp_add_header(h, "Content-Type", "application/json");
         if (evbuffer_add(evhttp_request_get_output_buffer(req), body, len) <

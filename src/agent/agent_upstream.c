@@ -26,6 +26,10 @@
 #define UPS_BAD_ANSWER_RETRY_MS 1000
 #define UPS_PATH_MAX 256
 
+static const char UPS_NAME_TAKEN[] = "another agent holds the name";
+static const char UPS_NO_TOKEN[] =
+    "the access token is missing or wrong (see --token-file)";
+
 enum ups_phase { UPS_WAITING, UPS_REGISTERING, UPS_CONNECTED };
 enum ups_call { UPS_REGISTER = 1, UPS_HEARTBEAT, UPS_WATCH };
 
@@ -40,7 +44,7 @@ struct agent_upstream {
     uint64_t rng;
     uint32_t heartbeat_ms; /* in use while connected */
     bool quiet;            /* a failure was logged: retry quietly */
-    bool conflict;         /* the last register got a 409 */
+    const char *refused;   /* why the last register was refused; NULL */
     bool ever;             /* registered once at least */
     uint64_t watch_index;  /* asked past, in flight */
     uint64_t watch_sent_ms;
@@ -96,12 +100,15 @@ static void ups_drop_all(struct agent_upstream *u)
 }
 
 /* Drop everything and register again after the next backoff step. WHY
- * (formatted) is logged once; the retries after it stay quiet. */
-static void ups_wait(struct agent_upstream *u, bool conflict, const char *fmt,
-                     ...) __attribute__((format(printf, 3, 4)));
+ * (formatted) is logged once; the retries after it stay quiet. REFUSED,
+ * when not NULL, says what the operator must fix (a name taken, a token
+ * missing): logged as an error, once until it changes. */
+static void ups_wait(struct agent_upstream *u, const char *refused,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static void ups_wait(struct agent_upstream *u, bool conflict, const char *fmt,
-                     ...)
+static void ups_wait(struct agent_upstream *u, const char *refused,
+                     const char *fmt, ...)
 {
     uint32_t ms = agent_backoff_next(&u->backoff, agent_rand_next(&u->rng));
     struct timeval tv = ups_tv(ms);
@@ -111,13 +118,12 @@ static void ups_wait(struct agent_upstream *u, bool conflict, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    if (conflict && !u->conflict) {
+    if (refused != NULL && refused != u->refused) {
         log_error("upstream",
-                  "controller %s refuses agent name %s: %s -> another agent "
-                  "holds the name; retrying quietly with backoff until it "
-                  "is free",
-                  u->opts->controller.text, u->opts->name, why);
-    } else if (!conflict && !u->quiet) {
+                  "controller %s refuses agent %s: %s -> %s; retrying "
+                  "quietly with backoff",
+                  u->opts->controller.text, u->opts->name, why, refused);
+    } else if (refused == NULL && !u->quiet) {
         log_warn("upstream",
                  "controller %s lost: %s -> tasks keep running; register "
                  "again in %u ms (retrying quietly until it answers)",
@@ -127,7 +133,7 @@ static void ups_wait(struct agent_upstream *u, bool conflict, const char *fmt,
                   u->opts->controller.text, why, ms);
     }
     u->quiet = true;
-    u->conflict = conflict;
+    u->refused = refused;
     ups_drop_all(u);
     u->phase = UPS_WAITING;
     u->st.connected = false;
@@ -227,7 +233,7 @@ static void ups_on_watch(struct agent_upstream *u,
         ups_register(u);
         return;
     }
-    ups_wait(u, false, "tasks watch: %s", why);
+    ups_wait(u, NULL, "tasks watch: %s", why);
 }
 
 /* ------------------------------------------------------------------------
@@ -257,17 +263,32 @@ static void ups_connected(struct agent_upstream *u, const char *body,
                  "registered agent %s with controller %s%s; heartbeat every "
                  "%u ms",
                  u->opts->name, u->opts->controller.text,
-                 u->conflict ? " (the name is free now)"
-                 : u->ever   ? " (controller found again)"
-                             : "",
+                 u->refused == UPS_NAME_TAKEN ? " (the name is free now)"
+                 : u->ever                    ? " (controller found again)"
+                                              : "",
                  ms);
     }
     u->ever = true;
     u->quiet = false;
-    u->conflict = false;
+    u->refused = NULL;
     tv = ups_tv(ms);
     evtimer_add(u->hb_ev, &tv);
     ups_watch(u, 0);
+}
+
+/* What a refusal of a register with STATUS asks of the operator, or NULL
+ * when it is no refusal. */
+static const char *ups_refusal(int status)
+{
+    switch (status) {
+    case 409:
+        return UPS_NAME_TAKEN;
+    case 401:
+    case 403:
+        return UPS_NO_TOKEN;
+    default:
+        return NULL;
+    }
 }
 
 static void ups_on_register(struct agent_upstream *u,
@@ -280,10 +301,8 @@ static void ups_on_register(struct agent_upstream *u,
         return;
     }
     ups_describe(r, why, sizeof(why));
-    if (r->status == 409) {
-        u->st.conflicts++;
-    }
-    ups_wait(u, r->status == 409, "register: %s", why);
+    u->st.conflicts += r->status == 409;
+    ups_wait(u, ups_refusal(r->status), "register: %s", why);
 }
 
 static void ups_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
@@ -331,7 +350,7 @@ static void ups_on_heartbeat(struct agent_upstream *u,
         ups_register(u);
         return;
     }
-    ups_wait(u, false, "heartbeat: %s", why);
+    ups_wait(u, NULL, "heartbeat: %s", why);
 }
 
 /* ------------------------------------------------------------------------

@@ -7,7 +7,8 @@
  *                when it fires -> REGISTERING
  *   REGISTERING  POST /v1/agents/NAME/register; 200 -> CONNECTED (the
  *                backoff starts over); a 409 (the name is taken by a live
- *                agent elsewhere) or any failure -> WAITING
+ *                agent elsewhere), a 401 or 403 (the token), or any
+ *                failure -> WAITING
  *   CONNECTED    a heartbeat every interval (the smaller of
  *                --heartbeat-interval and the controller's heartbeat_ms),
  *                and the tasks watch in a loop: first ?index=0 (answered
@@ -18,9 +19,9 @@
  * not know the agent: it restarted without its registry) -> REGISTERING
  * at once; no answer, a timeout or any other status -> WAITING, every
  * request dropped. Tasks keep running through all of it. A failure is
- * logged once (an error for a 409, a warning otherwise); the retries that
- * follow stay quiet until the controller answers again, which is logged
- * too.
+ * logged once (an error for a refusal the operator must fix, a warning
+ * otherwise); the retries that follow stay quiet until the controller
+ * answers again, which is logged too.
  *
  * The upstream holds no task state: it asks its owner, through callbacks,
  * for the bodies to send and the index to watch from, and hands over the

@@ -23,6 +23,8 @@ agent` processes, and their tasks real processes, checked through /proc:
 - two agents with the same name: the second gets 409 and says so;
 - a controller that goes away and comes back without its registry: the
   tasks keep running, the agent registers again and reconciles;
+- with an access token, the agent sends it to the controller and asks it
+  of its own clients; an agent without it is told so;
 - the agent's memory, idle and with 50 tasks.
 
 Every test kills what it started, tasks included (found by their
@@ -63,8 +65,9 @@ HEARTBEAT = "200ms"
 class ScriptedController:
     """The controller's side of the site API, scripted by the test."""
 
-    def __init__(self, ttl_ms=2000, port=None):
+    def __init__(self, ttl_ms=2000, port=None, token=None):
         self.ttl_ms = ttl_ms
+        self.token = token  # required of every call when set
         self.cv = threading.Condition()
         self.index = 1
         self.agents = {}   # name -> {"listen", "seen", "registers", "body"}
@@ -199,10 +202,20 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return None
 
+    def _refused(self):
+        """Answer 401 unless the call carries the controller's token."""
+        token = self.server.ctl.token
+        if token and self.headers.get("Authorization") != "Bearer " + token:
+            self._reply(401, {"error": "missing or wrong token"})
+            return True
+        return False
+
     def do_POST(self):
         ctl = self.server.ctl
-        m = re.match(r"^/v1/agents/([^/]+)/(register|heartbeat)$", self.path)
         body = self._body()
+        if self._refused():
+            return None
+        m = re.match(r"^/v1/agents/([^/]+)/(register|heartbeat)$", self.path)
         if m is None or not isinstance(body, dict):
             return self._reply(400, {"error": "bad request"})
         if m.group(2) == "register":
@@ -211,6 +224,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         ctl = self.server.ctl
+        if self._refused():
+            return None
         u = urllib.parse.urlparse(self.path)
         m = re.match(r"^/v1/agents/([^/]+)/tasks$", u.path)
         if m is None:
@@ -230,7 +245,7 @@ class Agent:
     """One `varde agent` process (started and restarted any number of
     times) with its own data dir and log."""
 
-    def __init__(self, env, name, extra=()):
+    def __init__(self, env, name, extra=(), token=None):
         self.env = env
         self.name = name
         self.port = pick_ports([HOST])[0]
@@ -239,7 +254,7 @@ class Agent:
         self.log_path = self.data_dir + ".log"
         self.extra = tuple(extra)
         self.proc = None
-        self.client = JsonClient(HOST, self.port, timeout=2.0)
+        self.client = JsonClient(HOST, self.port, timeout=2.0, token=token)
 
     def start(self):
         args = [VARDE, "agent", "--name", self.name, "--controller",
@@ -376,14 +391,14 @@ class Env:
     exit every agent, every task process (found by its VARDE_CONTROLLER)
     and the controller are gone."""
 
-    def __init__(self):
+    def __init__(self, token=None):
         self.tmp = tempfile.mkdtemp(prefix="varde-agent-test-")
-        self.ctl = ScriptedController()
+        self.ctl = ScriptedController(token=token)
         self.ctl_addr = self.ctl.addr
         self.agents = []
 
-    def agent(self, name, extra=(), start=True):
-        a = Agent(self, name, extra)
+    def agent(self, name, extra=(), start=True, token=None):
+        a = Agent(self, name, extra, token)
         self.agents.append(a)
         return a.start() if start else a
 
@@ -730,15 +745,16 @@ def test_second_agent_with_the_same_name_gets_409():
         a = env.agent("edge-a")
         wait_until(lambda: a.status()["connected"], 3.0, "edge-a connected")
         b = env.agent("edge-a")
-        wait_until(lambda: "refuses agent name edge-a" in b.log(), 3.0,
+        wait_until(lambda: "refuses agent edge-a" in b.log(), 3.0,
                    "the second agent says why it is refused")
         line = [x for x in b.log().splitlines() if "refuses agent" in x][0]
-        assert "taken by %s" % a.addr in line, line
+        assert "409: agent name edge-a is taken by %s" % a.addr in line, line
+        assert "another agent holds the name" in line, line
         assert "ERROR" in line, line
         wait_until(lambda: b.metric("varde_agent_register_conflicts_total")
                    >= 3, 5.0, "the second agent retrying")
         assert b.status()["connected"] is False
-        assert b.log().count("refuses agent name") == 1  # retried quietly
+        assert b.log().count("refuses agent") == 1  # retried quietly
         assert b.proc.poll() is None
         assert a.status()["connected"] is True
 
@@ -779,6 +795,34 @@ def test_tasks_outlive_the_controller_and_reconcile_when_it_returns():
         assert a.status()["connected"]
         assert env.ctl.registers("edge-a") >= 1
         assert "controller found again" in a.log()
+
+
+def test_token_is_sent_to_the_controller_and_asked_of_clients():
+    token = "agent-test-token-0123456789abcdef"
+    with Env(token=token) as env:
+        path = os.path.join(env.tmp, "token")
+        with open(path, "w") as f:
+            f.write(token + "\n")
+        os.chmod(path, 0o600)
+        a = env.agent("edge-a", extra=("--token-file", path), token=token)
+        env.ctl.set_tasks("edge-a", entries(job("web", ["/bin/sleep",
+                                                        "1000"])))
+        wait_until(lambda: env.ctl.reported("edge-a").get("web.0", {})
+                   .get("state") == "running", 5.0,
+                   "web.0 reported running through the token")
+        auth = {"Authorization": "Bearer " + token}
+        for path_ in ("/v1/status", "/metrics", "/v1/tasks/web.0/logs"):
+            st, _, body = cluster.http_request(HOST, a.port, "GET", path_)
+            assert st == 401, (path_, st, body)
+            st, _, body = cluster.http_request(HOST, a.port, "GET", path_,
+                                               headers=auth)
+            assert st == 200, (path_, st, body)
+        assert "no --token-file" not in a.log()
+
+        b = env.agent("edge-b")  # without the token
+        wait_until(lambda: "the access token is missing or wrong" in b.log(),
+                   3.0, "edge-b says the controller wants a token")
+        assert "no --token-file" in b.log()
 
 
 def test_agent_memory_idle_and_with_50_tasks():

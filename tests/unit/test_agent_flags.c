@@ -71,6 +71,7 @@ TEST(flags_default_what_is_left_out)
     EXPECT_EQ(opts.cpu_milli, 0); /* the machine's, filled in later */
     EXPECT_EQ(opts.memory_mb, 0);
     EXPECT_EQ(opts.log_level, LOG_INFO);
+    EXPECT_TRUE(opts.token_file == NULL);
 }
 
 TEST(flags_help_wins_over_errors)
@@ -171,6 +172,10 @@ TEST(flags_take_capacity_and_bounds)
     EXPECT_EQ(parse_with("--log-max-bytes", "K"), AGENT_FLAGS_ERROR);
     EXPECT_EQ(parse_with("--log-level", "loud"), AGENT_FLAGS_ERROR);
     EXPECT_EQ(parse_with("--data-dir", ""), AGENT_FLAGS_ERROR);
+    EXPECT_EQ(parse_with("--token-file", ""), AGENT_FLAGS_ERROR);
+    EXPECT_STR(err, "--token-file: empty path");
+    EXPECT_EQ(parse_with("--token-file", "/etc/varde/token"), AGENT_FLAGS_OK);
+    EXPECT_STR(opts.token_file, "/etc/varde/token");
 }
 
 TEST(flags_take_the_heartbeat_as_a_duration)
