@@ -149,16 +149,18 @@ class Controller(Proc):
 
 class Agent(Proc):
     def __init__(self, tmp, name, host, port, controller, cpu="2",
-                 memory_mb="2048"):
+                 memory_mb="2048", token_file=None):
         super().__init__(tmp, name, host, port)
         self.controller = controller
         self.cpu, self.memory_mb = cpu, memory_mb
+        self.token_file = token_file
 
     def args(self):
         return [cluster.VARDE, "agent", "--name", self.name, "--controller",
                 self.controller, "--listen", self.addr, "--data-dir",
                 self.data_dir, "--cpu", self.cpu, "--memory-mb",
-                self.memory_mb]
+                self.memory_mb] + (["--token-file", self.token_file]
+                                   if self.token_file else [])
 
     def running(self):
         """{task id: pid} of the tasks its status shows running."""
@@ -186,11 +188,17 @@ class Site:
                 for i in range(n_agents)]
             ports = cluster.pick_ports(hosts)
             raft = [self.c[i].addr for i in self.c.ids()]
+            tf = self.c.token_file if token else None
             self.ctl = Controller(self.c.tmp, hosts[0], ports[0], raft,
-                                  ctl_extra)
+                                  list(ctl_extra) +
+                                  (["--token-file", tf] if tf else []))
+            self.ctl.client.token = token
             self.agents = [Agent(self.c.tmp, "a%d" % (i + 1), hosts[i + 1],
-                                 ports[i + 1], self.ctl.addr, agent_cpu)
+                                 ports[i + 1], self.ctl.addr, agent_cpu,
+                                 token_file=tf)
                            for i in range(n_agents)]
+            for a in self.agents:
+                a.client.token = token
             self.procs = [self.ctl] + self.agents
             self.ctl.start()
             for a in self.agents:
@@ -706,29 +714,34 @@ def test_a_system_job_runs_once_on_every_agent():
 @cluster.timeout(60)
 def test_with_a_token_the_controller_asks_for_it_and_sends_it():
     token = "site-test-token-" + uuid.uuid4().hex
-    with Site(n_agents=0, token=token) as s:
-        s.ctl.extra += ["--token-file", s.c.token_file, "--cpu", "2",
-                        "--memory-mb", "1024"]
-        s.ctl.kill()
-        s.ctl.start()
-        s.ctl.client.token = token
-        s.wait_site(2.0)  # registered: the cluster took its token
+    with Site(n_agents=1, token=token) as s:
+        s.wait_site(2.0)  # the cluster took its token, it took the agent's
+        s.submit(s.job("web"))
+        s.c.wait_until(lambda: by_agent(s.cluster_tasks("web")) ==
+                       {"a1": ["web.0"]}, 10.0, "web.0 running on a1")
         ctl = s.ctl
-        st, body = call(ctl.host, ctl.port, "GET", "/v1/status")
-        assert st == 401, (st, body)
-        st, body = call(ctl.host, ctl.port, "POST", "/v1/agents/a1/register",
-                        {"cpu": 1, "memory_mb": 1, "listen": "127.0.0.1:1"})
-        assert st == 401, (st, body)
+        for method, path, body in [
+                ("GET", "/v1/status", None),
+                ("GET", "/v1/tasks/web.0/logs", None),
+                ("POST", "/v1/agents/a9/register",
+                 {"cpu": 1, "memory_mb": 1, "listen": "127.0.0.1:1"}),
+                ("GET", "/v1/kv/t", None)]:
+            for wrong in (None, "wrong" * 4):
+                st, got = call(ctl.host, ctl.port, method, path, body,
+                               token=wrong)
+                assert st == 401, (path, wrong, st, got)
         st, body = call(ctl.host, ctl.port, "GET", "/v1/status", token=token)
         assert st == 200 and body["connected"], (st, body)
+        # Passed on with the controller's token: to the agent, the leader.
+        st, out = call(ctl.host, ctl.port, "GET", "/v1/tasks/web.0/logs",
+                       token=token)
+        assert st == 200 and out.startswith(b"hello from web.0"), (st, out)
         st, body = call(ctl.host, ctl.port, "PUT", "/v1/kv/t", "x",
                         token=token)
         assert st == 200, (st, body)
-        st, body = call(ctl.host, ctl.port, "GET", "/v1/kv/t", token="wrong" *
-                        4)
-        assert st == 401, (st, body)
-        assert "no --token-file" not in ctl.log_text().split("=== start")[-1]
-        note("with --token-file: 401 without it, the kv proxy passes it on")
+        assert "no --token-file" not in ctl.log_text()
+        note("with --token-file everywhere: 401 without it on 4 routes, "
+             "the agent registered, logs and kv passed on with it")
 
 
 if __name__ == "__main__":
