@@ -20,6 +20,7 @@ agent` processes, and their tasks real processes, checked through /proc:
   one of them dies;
 - a task that prints a lot keeps its output within --log-max-bytes plus
   one rotated file; the logs endpoint reads, pages and follows it;
+- bad requests to the agent's API get a 4xx, and the agent carries on;
 - two agents with the same name: the second gets 409 and says so;
 - a controller that goes away and comes back without its registry: the
   tasks keep running, the agent registers again and reconciles;
@@ -93,6 +94,11 @@ class ScriptedController:
     def reported(self, name):
         with self.cv:
             return dict(self.reports.get(name, {}))
+
+    def forget(self, name):
+        """Lose the agent from the registry (a restart without it)."""
+        with self.cv:
+            self.agents.pop(name, None)
 
     def registers(self, name):
         with self.cv:
@@ -740,6 +746,35 @@ def test_logs_endpoint_reads_pages_and_follows():
         assert a.status() is not None
 
 
+def test_bad_requests_get_a_4xx_and_the_agent_carries_on():
+    with Env() as env:
+        a = env.agent("edge-a")
+        cases = [
+            (b"POST /v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: 0"
+             b"\r\n\r\n", 405),
+            (b"GET /v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n", 404),
+            (b"GET /v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: 500"
+             b"\r\n\r\n" + b"x" * 500, 413),
+            (b"GET /v1/tasks/" + b"a" * 200 + b"/logs HTTP/1.1\r\n"
+             b"Host: x\r\n\r\n", 404),
+            (b"GET /v1/tasks/a%2F..%2Fb/logs HTTP/1.1\r\nHost: x\r\n\r\n",
+             400),
+            (b"GET /v1/tasks/x.0/logs?offset=1&offset=%ff HTTP/1.1\r\n"
+             b"Host: x\r\n\r\n", 404),
+        ]
+        for data, want in cases:
+            st, body = cluster.raw_exchange(HOST, a.port, data)
+            assert st == want, (data[:60], st, body)
+            if st != 405:
+                assert b'"error"' in body, (data[:60], body)
+        for junk in (b"\x00\x01garbage\r\n\r\n", b"GET\r\n\r\n",
+                     b"GET / HTTP/1.1\r\n" + b"X: " + b"y" * 20000 +
+                     b"\r\n\r\n"):
+            cluster.raw_exchange(HOST, a.port, junk)
+        assert a.status()["name"] == "edge-a"
+        assert a.proc.poll() is None
+
+
 def test_second_agent_with_the_same_name_gets_409():
     with Env() as env:
         a = env.agent("edge-a")
@@ -795,6 +830,14 @@ def test_tasks_outlive_the_controller_and_reconcile_when_it_returns():
         assert a.status()["connected"]
         assert env.ctl.registers("edge-a") >= 1
         assert "controller found again" in a.log()
+
+        # the controller forgets the agent: a 404, and it registers again
+        env.ctl.forget("edge-a")
+        wait_until(lambda: env.ctl.registers("edge-a") == 1 and
+                   "answered 404" in a.log(), 3.0,
+                   "the agent registered again after a 404")
+        assert "register agent edge-a again" in a.log()
+        assert pids_of(a.tasks())["svc.0"] == pids["svc.0"]
 
 
 def test_token_is_sent_to_the_controller_and_asked_of_clients():
