@@ -1,7 +1,9 @@
 /* members.c - ask raft nodes for /v1/status; print what they say. */
 #include "cli/members.h"
 
+#include "cli/api.h"
 #include "cli/http_client.h"
+#include "cli/table.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +17,9 @@
 #define COL_RED "\033[31m"
 #define COL_GREEN "\033[32m"
 #define COL_YELLOW "\033[33m"
+
+/* A follower this many entries behind is shown in yellow. */
+#define MEMBERS_LAG_WARN 100
 
 struct member *members_find(struct members *ms, uint64_t id)
 {
@@ -40,6 +45,7 @@ struct member *members_add(struct members *ms, uint64_t id, const char *addr)
     ms->n++;
     memset(&ms->m[at], 0, sizeof ms->m[at]);
     ms->m[at].id = id;
+    ms->m[at].lag = -1;
     snprintf(ms->m[at].addr, sizeof ms->m[at].addr, "%s", addr);
     return &ms->m[at];
 }
@@ -117,6 +123,8 @@ static void member_fill(struct member *m, const json_t *st, uint64_t expect_id)
     m->term = json_u64(st, "term");
     m->commit_index = json_u64(st, "commit_index");
     m->applied_index = json_u64(st, "applied_index");
+    m->has_last_log = json_is_integer(json_object_get(st, "last_log_index"));
+    m->last_log_index = json_u64(st, "last_log_index");
     m->leader = json_u64(st, "leader");
 }
 
@@ -173,6 +181,30 @@ static void members_find_leader(struct members *ms)
     }
 }
 
+/* How far M's log is behind LEAD's, in entries; -1 when not known. */
+static int64_t member_lag(const struct member *m, const struct member *lead)
+{
+    if (lead == NULL || !lead->answered || !lead->has_last_log ||
+        !m->answered || !m->has_last_log) {
+        return -1;
+    }
+    if (m->last_log_index >= lead->last_log_index) {
+        return 0;
+    }
+    return (int64_t)(lead->last_log_index - m->last_log_index);
+}
+
+void members_settle(struct members *ms)
+{
+    const struct member *lead;
+
+    members_find_leader(ms);
+    lead = ms->leader != 0 ? members_find(ms, ms->leader) : NULL;
+    for (size_t i = 0; i < ms->n; i++) {
+        ms->m[i].lag = member_lag(&ms->m[i], lead);
+    }
+}
+
 /* Ask the members of MS, all but SKIP_ID, at once. */
 static size_t members_ask(struct members *ms, uint64_t skip_id, int timeout_ms)
 {
@@ -210,7 +242,7 @@ size_t members_refresh(struct members *ms, int timeout_ms)
 {
     size_t answered = members_ask(ms, 0, timeout_ms);
 
-    members_find_leader(ms);
+    members_settle(ms);
     return answered;
 }
 
@@ -246,7 +278,7 @@ int members_fetch(const char *addr, int ask_ms, int peer_ms,
     json_decref(st);
 
     members_ask(out, self.id, peer_ms);
-    members_find_leader(out);
+    members_settle(out);
     return 0;
 }
 
@@ -259,48 +291,64 @@ static const char *role_color(const struct member *m)
         return COL_GREEN COL_BOLD;
     }
     if (strcmp(m->role, "follower") == 0) {
-        return "";
+        return NULL;
     }
     return COL_YELLOW;
 }
 
-static void member_print(FILE *f, const struct member *m, bool is_leader,
-                         int addr_w, bool color)
-{
-    const char *role = m->answered ? m->role : "unreachable";
-    const char *on = color ? role_color(m) : "";
-    const char *off = color && on[0] ? COL_RESET : "";
-    char term[24] = "-", commit[24] = "-";
+static const struct table_col member_cols[] = {
+    {" ", false},   {"ID", true},     {"ADDRESS", false}, {"ROLE", false},
+    {"TERM", true}, {"COMMIT", true}, {"LAG", true},
+};
 
-    if (m->answered) {
-        snprintf(term, sizeof term, "%" PRIu64, m->term);
-        snprintf(commit, sizeof commit, "%" PRIu64, m->commit_index);
+static void member_row(struct table *t, const struct member *m, bool is_leader)
+{
+    table_row(t);
+    table_set(t, 0, "%s", is_leader ? "*" : "");
+    table_set(t, 1, "%" PRIu64, m->id);
+    table_set(t, 2, "%s", m->addr);
+    table_set(t, 3, "%s", m->answered ? m->role : "unreachable");
+    table_color(t, 3, role_color(m));
+    if (!m->answered) {
+        table_set(t, 4, "-");
+        table_set(t, 5, "-");
+    } else {
+        table_set(t, 4, "%" PRIu64, m->term);
+        table_set(t, 5, "%" PRIu64, m->commit_index);
     }
-    fprintf(f, "%s %3" PRIu64 "  %-*s  %s%-11s%s  %6s  %8s\n",
-            is_leader ? "*" : " ", m->id, addr_w, m->addr, on, role, off, term,
-            commit);
+    if (m->lag < 0 || is_leader) {
+        table_set(t, 6, "-");
+    } else {
+        table_set(t, 6, "%" PRId64, m->lag);
+        table_color(t, 6, m->lag >= MEMBERS_LAG_WARN ? COL_YELLOW : NULL);
+    }
 }
 
-void members_print(FILE *f, const struct members *ms, bool color)
+/* Why each member that did not answer did not, one line each. */
+static void members_print_errors(FILE *f, const struct members *ms)
 {
-    int addr_w = 7; /* "ADDRESS" */
+    char why[sizeof ms->m[0].error];
 
-    for (size_t i = 0; i < ms->n; i++) {
-        int w = (int)strlen(ms->m[i].addr);
-        addr_w = w > addr_w ? w : addr_w;
-    }
-
-    fprintf(f, "%s   ID  %-*s  %-11s  %6s  %8s%s\n", color ? COL_DIM : "",
-            addr_w, "ADDRESS", "ROLE", "TERM", "COMMIT",
-            color ? COL_RESET : "");
-    for (size_t i = 0; i < ms->n; i++) {
-        member_print(f, &ms->m[i], ms->m[i].id == ms->leader, addr_w, color);
-    }
     for (size_t i = 0; i < ms->n; i++) {
         if (!ms->m[i].answered) {
-            fprintf(f, "  node %" PRIu64 ": %s\n", ms->m[i].id, ms->m[i].error);
+            api_clean(ms->m[i].error, sizeof why, why, sizeof why);
+            fprintf(f, "  node %" PRIu64 ": %s\n", ms->m[i].id, why);
         }
     }
+}
+
+int members_print(FILE *f, const struct members *ms, bool color)
+{
+    struct table t;
+    int rc;
+
+    table_init(&t, member_cols, sizeof member_cols / sizeof member_cols[0]);
+    for (size_t i = 0; i < ms->n; i++) {
+        member_row(&t, &ms->m[i], ms->m[i].id == ms->leader);
+    }
+    rc = table_print(f, &t, "", color);
+    table_close(&t);
+    members_print_errors(f, ms);
 
     if (ms->leader != 0) {
         fprintf(f, "%sleader: %" PRIu64 " (term %" PRIu64 ")%s\n",
@@ -310,11 +358,18 @@ void members_print(FILE *f, const struct members *ms, bool color)
         fprintf(f, "%sno leader known%s\n", color ? COL_YELLOW : "",
                 color ? COL_RESET : "");
     }
+    return rc < 0 || ferror(f) ? -1 : 0;
 }
 
 static json_t *id_or_null(uint64_t id)
 {
     return id ? json_integer((json_int_t)id) : json_null();
+}
+
+/* N as a JSON integer, or null when it is negative (not known). */
+static json_t *int_or_null(int64_t n)
+{
+    return n >= 0 ? json_integer((json_int_t)n) : json_null();
 }
 
 static json_t *member_json(const struct member *m)
@@ -335,23 +390,43 @@ static json_t *member_json(const struct member *m)
                         json_integer((json_int_t)m->commit_index));
     json_object_set_new(o, "applied_index",
                         json_integer((json_int_t)m->applied_index));
+    json_object_set_new(o, "last_log_index",
+                        m->has_last_log
+                            ? json_integer((json_int_t)m->last_log_index)
+                            : json_null());
     json_object_set_new(o, "leader", id_or_null(m->leader));
+    json_object_set_new(o, "lag", int_or_null(m->lag));
     return o;
 }
 
-char *members_json(const struct members *ms)
+json_t *members_to_json(const struct members *ms)
 {
     json_t *root = json_object();
     json_t *list = json_array();
-    char *s;
 
+    if (root == NULL || list == NULL) {
+        json_decref(root);
+        json_decref(list);
+        return NULL;
+    }
     for (size_t i = 0; i < ms->n; i++) {
-        json_array_append_new(list, member_json(&ms->m[i]));
+        if (json_array_append_new(list, member_json(&ms->m[i])) < 0) {
+            json_decref(root);
+            json_decref(list);
+            return NULL;
+        }
     }
     json_object_set_new(root, "members", list);
     json_object_set_new(root, "leader", id_or_null(ms->leader));
     json_object_set_new(root, "term", json_integer((json_int_t)ms->term));
-    s = json_dumps(root, JSON_COMPACT);
+    return root;
+}
+
+char *members_json(const struct members *ms)
+{
+    json_t *root = members_to_json(ms);
+    char *s = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
+
     json_decref(root);
     return s;
 }

@@ -66,16 +66,62 @@ int table_row(struct table *t)
     return 0;
 }
 
-/* Replace control bytes in S with '?'. */
+/* The length of the UTF-8 sequence that starts at S when it is valid (the
+ * shortest form of a code point from U+00A0 on, not a surrogate), else 0.
+ * S is NUL-terminated, and a NUL ends any sequence. */
+static size_t table_utf8_len(const unsigned char *s)
+{
+    size_t n;
+    unsigned long cp;
+
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+    } else {
+        return 0;
+    }
+    cp = s[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < 0xa0 || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return n;
+}
+
+/* Replace in S each control byte, each C1 control and each byte that is
+ * not part of valid UTF-8 with '?'. */
 static void table_clean(char *s)
 {
-    for (; *s != '\0'; s++) {
+    while (*s != '\0') {
         unsigned char c = (unsigned char)*s;
+        size_t n = c < 0x80 ? 1 : table_utf8_len((unsigned char *)s);
 
-        if (c < ' ' || c == 0x7f) {
+        if (n == 0 || c < ' ' || c == 0x7f) {
             *s = '?';
+            n = 1;
         }
+        s += n;
     }
+}
+
+/* The columns S takes: its code points (S is clean UTF-8). */
+static size_t table_width(const char *s)
+{
+    size_t w = 0;
+
+    for (; *s != '\0'; s++) {
+        w += ((unsigned char)*s & 0xc0) != 0x80;
+    }
+    return w;
 }
 
 void table_set(struct table *t, size_t col, const char *fmt, ...)
@@ -130,15 +176,16 @@ static void table_line(FILE *f, const struct table *t, const char **text,
     for (size_t c = 0; c < end; c++) {
         const char *on = colors != NULL ? colors[c] : NULL;
         bool last = c + 1 == end;
-        int w = (int)width[c];
+        int pad;
 
         if (on != NULL) {
             fputs(on, f);
         }
+        pad = (int)(width[c] - table_width(text[c]));
         if (t->cols[c].right) {
-            fprintf(f, "%*s", w, text[c]);
+            fprintf(f, "%*s%s", pad, "", text[c]);
         } else {
-            fprintf(f, "%-*s", last ? 0 : w, text[c]);
+            fprintf(f, "%s%*s", text[c], last ? 0 : pad, "");
         }
         if (on != NULL) {
             fputs(TABLE_RESET, f);
@@ -158,9 +205,9 @@ int table_print(FILE *f, const struct table *t, const char *indent, bool color)
         return -1;
     }
     for (size_t c = 0; c < t->ncols; c++) {
-        width[c] = strlen(t->cols[c].name);
+        width[c] = table_width(t->cols[c].name);
         for (size_t r = 0; r < t->nrows; r++) {
-            size_t w = strlen(table_cell(t, r, c));
+            size_t w = table_width(table_cell(t, r, c));
             width[c] = w > width[c] ? w : width[c];
         }
         text[c] = t->cols[c].name;

@@ -3,10 +3,12 @@
  * A table is built row by row (table_row, then table_set for each cell)
  * and printed once: every column as wide as its widest cell, two spaces
  * between columns, numbers right-aligned, no spaces at the end of a line.
- * Cells are cleaned as they are set (a control byte becomes '?', since
- * the text may come from a server and goes to a terminal) and cut at
- * TABLE_CELL_MAX bytes. A cell may carry an ANSI colour, printed only when
- * asked and never counted in the width.
+ * Cells are cleaned as they are set, since the text may come from a
+ * server and goes to a terminal: a control byte (C0, DEL, and C1 written
+ * in UTF-8) or a byte that is not part of valid UTF-8 becomes '?'. They
+ * are cut at TABLE_CELL_MAX bytes. A cell's width is its number of code
+ * points, so UTF-8 text (the lines of a tree) lines up. A cell may carry
+ * an ANSI colour, printed only when asked and never counted in the width.
  *
  * Out of memory is remembered, not reported at each call: table_print
  * says so once.

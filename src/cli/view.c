@@ -4,18 +4,21 @@
 
 #include "cli/table.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define COL_RED "\033[31m"
 #define COL_GREEN "\033[32m"
 #define COL_YELLOW "\033[33m"
 #define COL_BOLD "\033[1m"
+#define COL_DIM "\033[2m"
 #define COL_RESET "\033[0m"
 
 #define VIEW_TEXT 64  /* bytes of a name shown: job ids and site names fit */
 #define VIEW_LINE 240 /* bytes of a spec line's value */
 #define VIEW_NOTE_GROUPS 32
 #define VIEW_NOTE_NAMES 3 /* task names shown per reason */
+#define VIEW_AGO_MAX (1000LL * 86400 * 365 * 100) /* ms: sums stay small */
 
 /* A task's states in the order of its life, as the API names them. */
 static const char *const view_states[] = {
@@ -128,6 +131,18 @@ void view_cpu(double cores, char *buf, size_t len)
         frac[n - 1] = '\0';
     }
     snprintf(buf, len, "%s%lld.%s", sign, milli / 1000, frac);
+}
+
+/* OBJ[KEY] in cores, or "?". */
+static void view_cores(json_t *obj, const char *key, char *buf, size_t len)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (json_is_number(v)) {
+        view_cpu(json_number_value(v), buf, len);
+    } else {
+        snprintf(buf, len, "?");
+    }
 }
 
 void view_ago(long long ms, char *buf, size_t len)
@@ -311,17 +326,65 @@ int view_jobs(FILE *f, json_t *jobs, bool color)
     return rc;
 }
 
-static const struct table_col view_short_cols[] = {
-    {"JOB", false},    {"TYPE", false},  {"VERSION", true},
-    {"DESIRED", true}, {"TASKS", false},
+/* The tallies of a job's row in `varde status`: the sum of the task
+ * counts under KEYS, coloured COLOR when not zero. */
+struct view_tally {
+    const char *keys[3];
+    const char *color;
 };
+
+static const struct view_tally view_short_tallies[] = {
+    {{"running"}, NULL},       {{"pending", "placed", "assigned"}, COL_YELLOW},
+    {{"complete"}, NULL},      {{"failed", "lost"}, COL_RED},
+    {{"unknown"}, COL_YELLOW},
+};
+
+static const struct table_col view_short_cols[] = {
+    {"JOB", false},    {"TYPE", false}, {"DESIRED", true}, {"RUNNING", true},
+    {"PENDING", true}, {"DONE", true},  {"FAILED", true},  {"UNKNOWN", true},
+};
+
+/* The sum of COUNTS under the keys of TALLY; -1 when COUNTS is not an
+ * object. */
+static long long view_tally_of(json_t *counts, const struct view_tally *tally)
+{
+    long long n = 0;
+
+    if (!json_is_object(counts)) {
+        return -1;
+    }
+    for (size_t k = 0; k < 3 && tally->keys[k] != NULL; k++) {
+        n += view_int(counts, tally->keys[k], 0);
+    }
+    return n;
+}
+
+static void view_short_row(struct table *t, json_t *job)
+{
+    json_t *counts = json_object_get(job, "tasks");
+    char num[24];
+
+    table_row(t);
+    table_set(t, 0, "%.*s", VIEW_TEXT, view_str(job, "id", "?"));
+    table_set(t, 1, "%.*s", VIEW_TEXT, view_str(job, "type", "?"));
+    view_desired(job, num, sizeof num);
+    table_set(t, 2, "%s", num);
+    for (size_t i = 0;
+         i < sizeof view_short_tallies / sizeof view_short_tallies[0]; i++) {
+        long long n = view_tally_of(counts, &view_short_tallies[i]);
+
+        table_set(t, 3 + i, "%s", view_num(n, num, sizeof num));
+        if (n > 0) {
+            table_color(t, 3 + i, view_short_tallies[i].color);
+        }
+    }
+}
 
 int view_jobs_short(FILE *f, json_t *jobs, bool color)
 {
     struct table t;
     size_t i;
     json_t *job;
-    char num[24], sum[TABLE_CELL_MAX];
     int rc;
 
     if (json_array_size(jobs) == 0) {
@@ -332,15 +395,7 @@ int view_jobs_short(FILE *f, json_t *jobs, bool color)
                sizeof view_short_cols / sizeof view_short_cols[0]);
     json_array_foreach(jobs, i, job)
     {
-        table_row(&t);
-        table_set(&t, 0, "%.*s", VIEW_TEXT, view_str(job, "id", "?"));
-        table_set(&t, 1, "%s", view_str(job, "type", "?"));
-        table_set(&t, 2, "%s",
-                  view_num(view_int(job, "version", -1), num, sizeof num));
-        view_desired(job, num, sizeof num);
-        table_set(&t, 3, "%s", num);
-        view_task_summary(json_object_get(job, "tasks"), sum, sizeof sum);
-        table_set(&t, 4, "%s", sum);
+        view_short_row(&t, job);
     }
     rc = table_print(f, &t, "", color);
     table_close(&t);
@@ -348,37 +403,71 @@ int view_jobs_short(FILE *f, json_t *jobs, bool color)
 }
 
 /* ---------------------------------------------------------------------
- * sites */
+ * sites and their agents */
+
+/* The lines of the tree, before an agent's name: one that has more below
+ * it, and the last one. */
+#define VIEW_TREE_MID "\xe2\x94\x9c\xe2\x94\x80 " /* U+251C U+2500 */
+#define VIEW_TREE_END "\xe2\x94\x94\xe2\x94\x80 " /* U+2514 U+2500 */
+#define VIEW_TREE_MID_ASCII "|- "
+#define VIEW_TREE_END_ASCII "`- "
 
 static const struct table_col view_site_cols[] = {
-    {"SITE", false}, {"STATUS", false}, {"TASKS", true},
-    {"CPU", false},  {"MEMORY", false}, {"LAST HEARTBEAT", false},
+    {"SITE / AGENT", false}, {"STATUS", false},      {"TASKS", true},
+    {"CPU FREE", false},     {"MEMORY FREE", false}, {"LAST HEARTBEAT", false},
 };
 
 static const char *view_status_color(const char *status)
 {
-    if (strcmp(status, "connected") == 0) {
+    if (strcmp(status, "connected") == 0 || strcmp(status, "up") == 0) {
         return COL_GREEN;
     }
     return strcmp(status, "silent") == 0 ? COL_YELLOW : COL_RED;
 }
 
-/* OBJ[KEY] in cores, or "?". */
-static void view_cores(json_t *obj, const char *key, char *buf, size_t len)
+/* "FREE/TOTAL" cores of OBJ: FREE is OBJ[FREE_KEY], or OBJ["cpu"] less
+ * OBJ[USED_KEY] when FREE_KEY is NULL; "?" for a value that is not there. */
+static void view_cpu_free(json_t *obj, const char *free_key,
+                          const char *used_key, char *buf, size_t len)
 {
-    json_t *v = json_object_get(obj, key);
+    json_t *total = json_object_get(obj, "cpu");
+    json_t *used = free_key == NULL ? json_object_get(obj, used_key) : NULL;
+    char a[32] = "?", b[32];
 
-    if (json_is_number(v)) {
-        view_cpu(json_number_value(v), buf, len);
-    } else {
-        snprintf(buf, len, "?");
+    if (free_key != NULL) {
+        view_cores(obj, free_key, a, sizeof a);
+    } else if (json_is_number(total) && json_is_number(used)) {
+        view_cpu(json_number_value(total) - json_number_value(used), a,
+                 sizeof a);
     }
+    view_cores(obj, "cpu", b, sizeof b);
+    snprintf(buf, len, "%s/%s", a, b);
+}
+
+/* "FREE/TOTAL MiB" of OBJ, as view_cpu_free does it for "memory_mb". */
+static void view_memory_free(json_t *obj, const char *free_key,
+                             const char *used_key, char *buf, size_t len)
+{
+    json_t *total = json_object_get(obj, "memory_mb");
+    json_t *v = json_object_get(obj, free_key != NULL ? free_key : used_key);
+    char a[32] = "?", b[32] = "?";
+
+    if (json_is_integer(v) && (free_key != NULL || json_is_integer(total))) {
+        snprintf(a, sizeof a, "%lld",
+                 free_key != NULL ? (long long)json_integer_value(v)
+                                  : (long long)json_integer_value(total) -
+                                        (long long)json_integer_value(v));
+    }
+    if (json_is_integer(total)) {
+        snprintf(b, sizeof b, "%lld", (long long)json_integer_value(total));
+    }
+    snprintf(buf, len, "%s/%s MiB", a, b);
 }
 
 static void view_site_row(struct table *t, json_t *site)
 {
     const char *status = view_str(site, "status", "?");
-    char a[32], b[32], num[24];
+    char buf[80], num[24];
 
     table_row(t);
     table_set(t, 0, "%.*s", VIEW_TEXT, view_str(site, "name", "?"));
@@ -386,17 +475,76 @@ static void view_site_row(struct table *t, json_t *site)
     table_color(t, 1, view_status_color(status));
     table_set(t, 2, "%s",
               view_num(view_int(site, "tasks", -1), num, sizeof num));
-    view_cores(site, "cpu_used", a, sizeof a);
-    view_cores(site, "cpu", b, sizeof b);
-    table_set(t, 3, "%s/%s", a, b);
-    view_num(view_int(site, "memory_used_mb", -1), a, sizeof a);
-    view_num(view_int(site, "memory_mb", -1), b, sizeof b);
-    table_set(t, 4, "%s/%s MiB", a, b);
-    view_ago(view_int(site, "last_heartbeat_ms", -1), a, sizeof a);
-    table_set(t, 5, "%s", a);
+    view_cpu_free(site, NULL, "cpu_used", buf, sizeof buf);
+    table_set(t, 3, "%s", buf);
+    view_memory_free(site, NULL, "memory_used_mb", buf, sizeof buf);
+    table_set(t, 4, "%s", buf);
+    view_ago(view_int(site, "last_heartbeat_ms", -1), buf, sizeof buf);
+    table_set(t, 5, "%s", buf);
 }
 
-int view_sites(FILE *f, json_t *sites, bool color)
+/* How long ago AGENT's controller heard from it: what the controller said
+ * in the heartbeat the leader heard SITE_AGO ms ago; -1 when not known. */
+static long long view_agent_ago(json_t *agent, long long site_ago)
+{
+    long long ago = view_int(agent, "last_heartbeat_ms", -1);
+
+    if (ago < 0 || site_ago < 0 || ago > VIEW_AGO_MAX ||
+        site_ago > VIEW_AGO_MAX) {
+        return -1;
+    }
+    return ago + site_ago;
+}
+
+/* One agent under its site: BRANCH before its name; FRESH when the site
+ * is connected, so that what it reported holds now. */
+static void view_agent_row(struct table *t, json_t *agent, const char *branch,
+                           bool fresh, long long site_ago)
+{
+    const char *status = view_str(agent, "status", "?");
+    char buf[80], num[24];
+
+    table_row(t);
+    table_set(t, 0, "%s%.*s", branch, VIEW_TEXT, view_str(agent, "name", "?"));
+    if (fresh) {
+        table_set(t, 1, "%.*s", VIEW_TEXT, status);
+        table_color(t, 1, view_status_color(status));
+    } else {
+        table_set(t, 1, "was %.*s", VIEW_TEXT, status);
+        table_color(t, 1, COL_DIM);
+    }
+    table_set(t, 2, "%s",
+              view_num(view_int(agent, "tasks", -1), num, sizeof num));
+    view_cpu_free(agent, "cpu_free", NULL, buf, sizeof buf);
+    table_set(t, 3, "%s", buf);
+    view_memory_free(agent, "memory_free_mb", NULL, buf, sizeof buf);
+    table_set(t, 4, "%s", buf);
+    view_ago(view_agent_ago(agent, site_ago), buf, sizeof buf);
+    table_set(t, 5, "%s", buf);
+}
+
+static void view_site_agents(struct table *t, json_t *site, bool utf8)
+{
+    json_t *agents = json_object_get(site, "agents");
+    bool fresh = strcmp(view_str(site, "status", ""), "connected") == 0;
+    long long site_ago = view_int(site, "last_heartbeat_ms", -1);
+    size_t n = json_array_size(agents), i;
+    json_t *agent;
+
+    json_array_foreach(agents, i, agent)
+    {
+        const char *branch;
+
+        if (i + 1 < n) {
+            branch = utf8 ? VIEW_TREE_MID : VIEW_TREE_MID_ASCII;
+        } else {
+            branch = utf8 ? VIEW_TREE_END : VIEW_TREE_END_ASCII;
+        }
+        view_agent_row(t, agent, branch, fresh, site_ago);
+    }
+}
+
+int view_sites(FILE *f, json_t *sites, bool color, bool utf8)
 {
     struct table t;
     size_t i;
@@ -412,9 +560,96 @@ int view_sites(FILE *f, json_t *sites, bool color)
     json_array_foreach(sites, i, site)
     {
         view_site_row(&t, site);
+        view_site_agents(&t, site, utf8);
     }
     rc = table_print(f, &t, "", color);
     table_close(&t);
+    return rc;
+}
+
+static int view_by_name(const void *a, const void *b)
+{
+    json_t *const *x = a, *const *y = b;
+
+    return strcmp(view_str(*x, "name", ""), view_str(*y, "name", ""));
+}
+
+/* The items of ARR (may be NULL) sorted by their "name", as a new array;
+ * NULL when out of memory. */
+static json_t *view_sorted(json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    json_t **v = malloc((n > 0 ? n : 1) * sizeof *v);
+    json_t *out = v != NULL ? json_array() : NULL;
+
+    for (size_t i = 0; out != NULL && i < n; i++) {
+        v[i] = json_array_get(arr, i);
+    }
+    if (out != NULL) {
+        qsort(v, n, sizeof *v, view_by_name);
+    }
+    for (size_t i = 0; out != NULL && i < n; i++) {
+        if (json_array_append(out, v[i]) < 0) {
+            json_decref(out);
+            out = NULL;
+        }
+    }
+    free(v);
+    return out;
+}
+
+/* AGENTS grouped by their "site": a new object {site: [agent...]}; NULL
+ * when out of memory. */
+static json_t *view_agents_by_site(json_t *agents)
+{
+    json_t *by_site = json_object();
+    size_t i;
+    json_t *agent;
+
+    json_array_foreach(agents, i, agent)
+    {
+        const char *site = view_str(agent, "site", NULL);
+        json_t *list;
+
+        if (by_site == NULL || site == NULL) {
+            continue;
+        }
+        list = json_object_get(by_site, site);
+        if (list == NULL) {
+            list = json_array();
+            if (json_object_set_new(by_site, site, list) < 0) {
+                list = NULL;
+            }
+        }
+        if (list == NULL || json_array_append(list, agent) < 0) {
+            json_decref(by_site);
+            by_site = NULL;
+        }
+    }
+    return by_site;
+}
+
+int view_nest_agents(json_t *sites, json_t *agents)
+{
+    json_t *by_site = view_agents_by_site(agents);
+    size_t i;
+    json_t *site;
+    int rc = by_site != NULL ? 0 : -1;
+
+    json_array_foreach(sites, i, site)
+    {
+        json_t *list;
+
+        if (rc < 0 || !json_is_object(site)) {
+            continue;
+        }
+        list =
+            view_sorted(json_object_get(by_site, view_str(site, "name", "")));
+        if (json_object_set_new(site, "agents", list) < 0) {
+            rc = -1;
+        }
+    }
+    json_decref(by_site);
     return rc;
 }
 

@@ -1,4 +1,5 @@
-/* view.h - the fleet as the command line prints it: jobs, sites, a job.
+/* view.h - the fleet as the command line prints it: jobs, sites and their
+ * agents, a job.
  *
  * Each function takes a part of an answer of the fleet API (docs/fleet.md)
  * as jansson parsed it and prints it to a stream. The answer comes from a
@@ -20,14 +21,31 @@
  * "no jobs" when empty. Returns 0, or -1 when out of memory or F failed. */
 int view_jobs(FILE *f, json_t *jobs, bool color);
 
-/* JOBS as `varde status` shows them: JOB TYPE VERSION DESIRED TASKS, the
- * last a summary such as "3 running, 1 pending". Returns 0 or -1. */
+/* JOBS as `varde status` shows them: JOB TYPE DESIRED RUNNING PENDING
+ * DONE FAILED UNKNOWN, where PENDING counts the tasks not running yet
+ * (pending, placed and assigned), DONE complete ones and FAILED failed and
+ * lost ones; or "no jobs". Returns 0 or -1. */
 int view_jobs_short(FILE *f, json_t *jobs, bool color);
 
-/* The array SITES of GET /v1/sites as a table: SITE STATUS TASKS CPU
- * (used/capacity, cores) MEMORY (used/capacity, MiB) HEARTBEAT (how long
- * ago), or "no sites registered". Returns 0 or -1. */
-int view_sites(FILE *f, json_t *sites, bool color);
+/* Put under each site of SITES (the array of GET /v1/sites) its agents
+ * from AGENTS (the array of GET /v1/agents, each naming its "site"): a new
+ * array "agents" in each site object, sorted by name, empty for a site
+ * with none. An agent without a site, or of a site not in SITES, is left
+ * out; an item that is not an object is skipped. Returns 0, or -1 when
+ * out of memory (some sites may then have their agents, others not). */
+int view_nest_agents(json_t *sites, json_t *agents);
+
+/* SITES (GET /v1/sites, with "agents" as view_nest_agents puts them) as a
+ * tree in a table: a row per site (name, status, tasks, free cpu and
+ * memory of its capacity, when the leader last heard from it), under it
+ * a row per agent (its status, tasks, free cpu and memory of its own, when
+ * its controller last heard from it: what the controller reported plus
+ * how long ago the leader heard from the site). The agents of a site that
+ * is not connected are as it last reported them: "was up", "was down".
+ * UTF8 draws
+ * the tree's lines in box-drawing characters, else in ASCII. "no sites
+ * registered" when there are none. Returns 0 or -1. */
+int view_sites(FILE *f, json_t *sites, bool color, bool utf8);
 
 /* The answer ANSWER of GET /v1/jobs/ID: the job's spec, one field a line,
  * then its tasks as a table (TASK SITE AGENT STATE PID RESTARTS), then

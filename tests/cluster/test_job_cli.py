@@ -38,7 +38,10 @@ RETRY_S = 5.0  # how long the CLI retries a 503 with Retry-After
 JOB_COLUMNS = ["ID", "TYPE", "VERSION", "DESIRED", "PENDING", "PLACED",
                "RUNNING", "DONE", "FAILED", "UNKNOWN"]
 TASK_COLUMNS = ["TASK", "SITE", "AGENT", "STATE", "PID", "RESTARTS"]
-SITE_COLUMNS = ["SITE", "STATUS", "TASKS", "CPU", "MEMORY", "LAST HEARTBEAT"]
+SITE_COLUMNS = ["SITE / AGENT", "STATUS", "TASKS", "CPU FREE", "MEMORY FREE",
+                "LAST HEARTBEAT"]
+STATUS_JOB_COLUMNS = ["JOB", "TYPE", "DESIRED", "RUNNING", "PENDING", "DONE",
+                      "FAILED", "UNKNOWN"]
 # Long enough that a site registered by a test (which sends no heartbeats)
 # stays connected for the whole test.
 SITE_TTL_MS = 60000
@@ -475,17 +478,20 @@ def test_status_shows_sites_and_jobs():
         assert "leader: %d" % lead in out, out
         head, sites = table(out, "SITE")
         assert head == SITE_COLUMNS, head
-        assert sorted(s["SITE"] for s in sites) == ["bergen-2", "oslo-1"]
+        assert sorted(s["SITE / AGENT"] for s in sites) == \
+            ["bergen-2", "oslo-1"], out  # no agents: nothing under them
         for s in sites:
-            assert (s["STATUS"], s["TASKS"], s["CPU"], s["MEMORY"]) == \
-                ("connected", "2", "0.2/4", "64/8192 MiB"), s
+            assert (s["STATUS"], s["TASKS"], s["CPU FREE"],
+                    s["MEMORY FREE"]) == \
+                ("connected", "2", "3.8/4", "8128/8192 MiB"), s
             assert re.fullmatch(r"[0-9.]+(ms|s|m) ago", s["LAST HEARTBEAT"]), s
         head, jobs = table(out, "JOB")
-        assert head == ["JOB", "TYPE", "VERSION", "DESIRED", "TASKS"], head
+        assert head == STATUS_JOB_COLUMNS, head
         assert jobs == [{"JOB": "sensor-average", "TYPE": "service",
-                         "VERSION": "1", "DESIRED": "4",
-                         "TASKS": "4 placed"}], jobs
-        assert "stale" not in out and "\033[" not in out, out
+                         "DESIRED": "4", "RUNNING": "0", "PENDING": "4",
+                         "DONE": "0", "FAILED": "0", "UNKNOWN": "0"}], jobs
+        assert "stale" not in out and "agents:" not in out, out
+        assert "\033[" not in out, out
 
         rc, out, err = varde("status", "--json",
                              env={"VARDE_ADDR": c[lead].addr})
@@ -495,7 +501,9 @@ def test_status_shows_sites_and_jobs():
         assert sorted(s["name"] for s in doc["sites"]) == \
             ["bergen-2", "oslo-1"], doc
         assert [j["id"] for j in doc["jobs"]] == ["sensor-average"], doc
-        assert "fleet_stale" not in doc and "fleet_error" not in doc, doc
+        assert all(s["agents"] == [] for s in doc["sites"]), doc
+        for key in ("fleet_stale", "fleet_error", "agents_error"):
+            assert key not in doc, doc
 
 
 @cluster.timeout(40)
@@ -517,14 +525,16 @@ def test_status_without_a_leader_shows_the_nodes_own_view():
             return rc == 0 and "(stale: " in out and out
         out = c.wait_until(stale, 10.0, "status to fall back to ?stale")
         assert "sites and jobs as %s knows them" % f2.addr in out, out
+        assert "agents: unknown (only the leader knows them)" in out, out
         _, sites = table(out, "SITE")
-        assert [(s["SITE"], s["LAST HEARTBEAT"]) for s in sites] == \
+        assert [(s["SITE / AGENT"], s["LAST HEARTBEAT"]) for s in sites] == \
             [("oslo-1", "-")], sites  # only the leader knows heartbeats
         _, jobs = table(out, "JOB")
         assert [j["JOB"] for j in jobs] == ["kept"], out
         rc, out, err = varde("status", "--json", "--addr", f2.addr)
         doc = json.loads(ok(rc, out, err, "status --json"))
         assert doc["fleet_stale"] is True and doc["jobs"][0]["id"] == "kept"
+        assert "agents" not in doc["sites"][0] and doc["agents_error"], doc
 
         t0 = time.monotonic()
         rc, out, err = job("ls", "--addr", f2.addr)
@@ -578,7 +588,9 @@ def test_against_a_node_without_the_fleet_api():
     try:
         rc, out, err = varde("status", "--addr", addr)
         out = ok(rc, out, err, "status")
-        assert out.rstrip().endswith("leader: 1 (term 4)"), out
+        assert out.endswith("leader: 1 (term 4)\n\nsites and jobs: not "
+                            "served by %s (a node without the fleet API)\n"
+                            % addr), out
         assert "SITE" not in out and "JOB" not in out, out
         rc, out, err = varde("status", "--json", "--addr", addr)
         doc = json.loads(ok(rc, out, err, "status --json"))
