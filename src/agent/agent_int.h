@@ -1,6 +1,7 @@
 /* agent_int.h - the agent daemon's state, shared by its files: the
- * daemon (agent_daemon.c: open, run, signals, saving), the supervision of
- * task processes (agent_run.c), the reconcile with the controller's
+ * daemon (agent_daemon.c: open, run, signals, saving), the set of tasks
+ * (agent_runs.c), the supervision of their processes (agent_run.c), the
+ * reconcile with the controller's
  * answer and the bodies sent to it (agent_sync.c), and the API
  * (agent_api.c, agent_logapi.c). Not a public interface: agent.h is.
  */
@@ -15,6 +16,7 @@
 #include "agent/agent_watch.h"
 #include "util/token.h"
 
+#include <event2/util.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -114,7 +116,7 @@ void agent_touch(struct agent *a);
 uint64_t agent_now_ms(void);
 uint64_t agent_wall_ms(void);
 
-/* ---- agent_run.c: task processes ---- */
+/* ---- agent_runs.c: the set of runs ---- */
 
 /* The run of task ID, or NULL. */
 struct agent_run *agent_run_find(const struct agent *a, const char *id);
@@ -126,6 +128,21 @@ struct agent_run *agent_run_add(struct agent *a, struct agent_task *t);
 /* Remove R for good: its directory, its cgroup, its memory. R must have
  * no process. */
 void agent_run_forget(struct agent_run *r);
+
+/* Free R's handles and memory (no removal on disk; its process goes on). */
+void agent_run_free(struct agent_run *r);
+
+/* Remove DIR/tasks entries and cgroups that no run owns. */
+void agent_run_sweep(struct agent *a);
+
+/* Close R's exec status pipe, and its pidfd, with their events. */
+void agent_run_close_status(struct agent_run *r);
+void agent_run_close_pidfd(struct agent_run *r);
+
+/* ---- agent_run.c: task processes ---- */
+
+/* R's timer: the restart delay is over, or the kill timeout. */
+void agent_run_timer_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Start R's command (R in NEW or RESTARTING). A start that fails for the
  * agent's own reasons (fork, pipes, directories) is retried later. */
@@ -145,12 +162,6 @@ void agent_run_reaped(struct agent *a, int pid, int status);
 
 /* The tick: rotate logs, poll adopted processes, remove cgroups. */
 void agent_run_tick(struct agent *a);
-
-/* Free R's handles and memory (no removal on disk; its process goes on). */
-void agent_run_free(struct agent_run *r);
-
-/* Remove DIR/tasks entries and cgroups that no run owns. */
-void agent_run_sweep(struct agent *a);
 
 /* ---- agent_sync.c: the controller's answers, and what we send ---- */
 
