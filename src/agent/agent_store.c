@@ -107,7 +107,7 @@ static int get_uint(struct store_ctx *c, const json_t *o, const char *field,
     const json_t *v = json_object_get(o, field);
 
     if (!json_is_integer(v)) {
-        return store_fail(c, field, "expected an integer");
+        return store_fail(c, field, v ? "expected an integer" : "missing");
     }
     if (json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max) {
         return store_fail(c, field, "out of bounds");
@@ -122,7 +122,7 @@ static int get_str(struct store_ctx *c, const json_t *o, const char *field,
     const json_t *v = json_object_get(o, field);
 
     if (!json_is_string(v)) {
-        return store_fail(c, field, "expected a string");
+        return store_fail(c, field, v ? "expected a string" : "missing");
     }
     if (json_string_length(v) >= size) {
         return store_fail(c, field, "too long");

@@ -137,6 +137,8 @@ TEST(store_refuses_damage_with_the_field_named)
                "bad JSON at line 1, column 55: '}' expected near end of "
                "file"); /* torn */
     EXPECT_STR(refusal("[]"), "expected a JSON object");
+    EXPECT_STR(refusal(HEAD "\"tasks\": [{\"id\": \"a\"}]}"),
+               "tasks[0].job: missing");
     EXPECT_STR(refusal("{\"format\": 2}"),
                "format 2: this agent reads format 1");
     EXPECT_STR(refusal(HEAD "\"tasks\": {}}"),
