@@ -108,9 +108,14 @@ static void disk_weather(struct sim_cluster *c)
     d->delay_max_ms = d->delay_min_ms + (uint32_t)sim_rand_range(c->rng, 0, 10);
     d->tail_permille = (uint32_t)sim_rand_range(c->rng, 0, 30);
     d->tail_max_ms = (uint32_t)sim_rand_range(c->rng, 20, 100);
-    sim_cluster_note(c, 0, "disk: writes take %u-%u ms, %u/1000 up to %u ms",
+    d->read_fail_permille = sim_rand_chance(c->rng, 300)
+                                ? (uint32_t)sim_rand_range(c->rng, 1, 200)
+                                : 0;
+    sim_cluster_note(c, 0,
+                     "disk: writes take %u-%u ms, %u/1000 up to %u ms; "
+                     "%u/1000 reads back fail",
                      d->delay_min_ms, d->delay_max_ms, d->tail_permille,
-                     d->tail_max_ms);
+                     d->tail_max_ms, d->read_fail_permille);
 }
 
 static void crash(struct sim_cluster *c, uint64_t id)

@@ -319,22 +319,39 @@ void sim_cluster_close(struct sim_cluster *c)
     sim_map_free(&c->load.read_floor);
 }
 
+/* The core gets the durable snapshot and the entries after it, as the
+ * daemon skips the WAL's entries that its snapshot covers. */
 static int restore(struct sim_cluster *c, struct sim_node *n)
 {
+    struct sim_log after;
     const struct sim_log *d = &n->dlog;
+    int rc;
 
-    if (raft_restore_log(n->r, d->base.index, d->base.term, d->entries, d->n) !=
-        0) {
+    if (sim_log_last_index(d) < n->dsnap.index ||
+        d->base.index > n->dsnap.index) {
+        sim_cluster_fail(c, "harness",
+                         "node %" PRIu64 ": durable log %" PRIu64 "-%" PRIu64
+                         " does not reach snapshot %" PRIu64,
+                         n->id, d->base.index + 1, sim_log_last_index(d),
+                         n->dsnap.index);
+        return -1;
+    }
+    sim_log_copy(&after, d);
+    sim_log_compact(&after, &n->dsnap);
+    rc = raft_restore_log(n->r, after.base.index, after.base.term,
+                          after.entries, after.n);
+    if (rc != 0) {
         sim_cluster_fail(c, "core-api",
                          "node %" PRIu64 ": raft_restore_log refused its "
                          "durable log (%" PRIu64 "/%" PRIu64 " + %zu)",
-                         n->id, d->base.index, d->base.term, d->n);
+                         n->id, after.base.index, after.base.term, after.n);
+        sim_log_free(&after);
         return -1;
     }
     sim_log_free(&n->mirror);
-    sim_log_copy(&n->mirror, d);
-    n->sm = d->base;
-    n->snap = d->base;
+    n->mirror = after;
+    n->sm = n->dsnap;
+    n->snap = n->dsnap;
     return 0;
 }
 
@@ -363,7 +380,7 @@ void sim_cluster_start(struct sim_cluster *c, uint64_t id)
     SIM_TRACE(c, id,
               "start from term %" PRIu64 ", vote %" PRIu64 ", snapshot %" PRIu64
               ", log to %" PRIu64,
-              n->durable.term, n->durable.vote, n->dlog.base.index,
+              n->durable.term, n->durable.vote, n->dsnap.index,
               sim_log_last_index(&n->dlog));
     if (restore(c, n) != 0) {
         return;
@@ -439,7 +456,7 @@ void sim_cluster_crash(struct sim_cluster *c, uint64_t id)
     SIM_TRACE(c, id,
               "crash: %zu waiting messages lost; disk: term %" PRIu64
               ", vote %" PRIu64 ", snapshot %" PRIu64 ", log to %" PRIu64,
-              dropped, n->durable.term, n->durable.vote, n->dlog.base.index,
+              dropped, n->durable.term, n->durable.vote, n->dsnap.index,
               sim_log_last_index(&n->dlog));
 }
 

@@ -25,6 +25,7 @@ struct sim_disk_params {
     uint32_t delay_max_ms;
     uint32_t tail_permille;
     uint32_t tail_max_ms;
+    uint32_t read_fail_permille; /* a read back of released entries fails */
 };
 
 struct sim_cluster;
@@ -43,7 +44,10 @@ struct sim_node {
 
     /* What the disk holds: survives a crash. */
     struct raft_hard_state durable;
-    struct sim_log dlog; /* the log; its base is the durable snapshot */
+    struct sim_snap dsnap; /* the durable snapshot */
+    /* The log, which like the daemon's WAL may reach back before the
+     * snapshot (c->disk_keep entries): its base is at or before dsnap. */
+    struct sim_log dlog;
     struct sim_disk disk;
 
     /* What the running process holds: rebuilt at a restart. */
@@ -77,14 +81,16 @@ struct sim_cluster_stats {
     uint64_t torn_writes; /* ... of which partly durable */
     uint64_t pauses;
     uint64_t max_term;
-    uint64_t proposed;  /* accepted by a leader */
-    uint64_t acked;     /* came back committed to their proposer */
-    uint64_t applied;   /* entries applied, summed over nodes */
-    uint64_t snapshots; /* taken by a node (raft_compact) */
-    uint64_t installs;  /* received from a leader and installed */
-    uint64_t reads;     /* linearizable reads confirmed */
-    uint64_t read_back; /* released entries read back from disk to send */
-    uint64_t read_lost; /* ... not sent: gone from disk (a snapshot then) */
+    uint64_t proposed;    /* accepted by a leader */
+    uint64_t acked;       /* came back committed to their proposer */
+    uint64_t applied;     /* entries applied, summed over nodes */
+    uint64_t snapshots;   /* taken by a node (raft_compact) */
+    uint64_t installs;    /* received from a leader and installed */
+    uint64_t reads;       /* linearizable reads confirmed */
+    uint64_t read_back;   /* released entries read back from disk to send */
+    uint64_t read_lost;   /* ... not sent: gone from disk (a snapshot then) */
+    uint64_t read_faults; /* ... not sent: the read failed (injected) */
+    uint64_t release_checks; /* calm phases that checked bodies released */
 };
 
 /* Client load (sim_client.c). */
@@ -110,6 +116,7 @@ struct sim_cluster {
     struct sim_load load;
     uint32_t snap_every; /* a node snapshots after this many applied */
     uint32_t snap_keep;  /* entries raft_compact keeps behind a snapshot */
+    uint32_t disk_keep;  /* entries the durable log keeps behind one */
     uint64_t now;        /* virtual ms */
     uint64_t step;       /* events handled so far */
     uint64_t max_steps;  /* stop after this many (0: no limit) */

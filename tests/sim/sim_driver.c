@@ -237,6 +237,7 @@ void sim_driver_apply_write(struct sim_cluster *c, struct sim_node *n,
     if (b->install) {
         sim_log_free(&n->dlog);
         sim_log_init(&n->dlog, &b->snap);
+        n->dsnap = b->snap;
         SIM_TRACE(c, n->id,
                   "durable: snapshot at %" PRIu64 "/%" PRIu64
                   " replaces the log",
@@ -403,11 +404,20 @@ static struct raft_msg *copy_read_back(struct sim_cluster *c,
                                        struct sim_unsent *u)
 {
     const struct raft_append *a = &m->u.append;
-    struct raft_entry *e = sim_xcalloc(a->n_entries, sizeof *e);
+    struct raft_entry *e;
     struct raft_msg filled = *m;
     struct raft_msg *copy = NULL;
     int rc = 0;
 
+    if (c->disk.read_fail_permille > 0 &&
+        sim_rand_chance(c->rng, c->disk.read_fail_permille)) {
+        u->failed[m->to] = true;
+        c->stats.read_faults++;
+        SIM_TRACE(c, n->id, "read back for %" PRIu64 " fails (injected)",
+                  m->to);
+        return NULL;
+    }
+    e = sim_xcalloc(a->n_entries, sizeof *e);
     for (size_t i = 0; i < a->n_entries && rc == 0; i++) {
         e[i] = a->entries[i];
         if (i < a->n_released) {
@@ -501,15 +511,34 @@ static bool report_unsent(struct sim_cluster *c, struct sim_node *n,
     return told;
 }
 
+/* Drop N's durable log up to disk_keep entries behind its snapshot, as
+ * the daemon drops WAL segments. */
+static void trim_disk(struct sim_cluster *c, struct sim_node *n)
+{
+    struct sim_snap cut = n->dsnap;
+
+    if (c->disk_keep > 0) {
+        if (cut.index <= n->dlog.base.index + c->disk_keep) {
+            return;
+        }
+        cut.index -= c->disk_keep;
+        cut.term = sim_log_get(&n->dlog, cut.index)->term;
+        cut.digest = 0; /* not a snapshot: only where the log starts */
+    }
+    sim_log_compact(&n->dlog, &cut);
+}
+
 /* Snapshot the state machine once snap_every entries were applied since
- * the last snapshot: durable at once, the log behind it dropped. */
+ * the last snapshot: durable at once, the log behind it dropped (but for
+ * disk_keep entries). */
 static bool maybe_compact(struct sim_cluster *c, struct sim_node *n)
 {
     if (c->snap_every == 0 || n->sm.index < n->snap.index + c->snap_every) {
         return false;
     }
     n->snap = n->sm;
-    sim_log_compact(&n->dlog, &n->snap);
+    n->dsnap = n->snap;
+    trim_disk(c, n);
     sim_log_compact(&n->mirror, &n->snap);
     raft_compact(n->r, n->snap.index, c->snap_keep);
     c->stats.snapshots++;

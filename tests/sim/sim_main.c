@@ -237,17 +237,20 @@ static void print_summary(const struct sim_stats *st)
            " snapshots taken, %" PRIu64 " installed; %" PRIu64
            " reads confirmed; %" PRIu64 " torn writes; %" PRIu64
            " released entries read back from disk, %" PRIu64
-           " appends held back for entries gone from it\n",
+           " appends held back for entries gone from it and %" PRIu64
+           " for failed reads\n",
            n->proposed, n->acked, n->applied, n->snapshots, n->installs,
-           n->reads, n->torn_writes, n->read_back, n->read_lost);
+           n->reads, n->torn_writes, n->read_back, n->read_lost,
+           n->read_faults);
     printf("sim: liveness   %" PRIu64 " calm phases (%" PRIu64 " with a "
            "minority down): leader agreed after %" PRIu64 " ms mean, %" PRIu64
            " ms max (%" PRIu64 ".%" PRIu64 " election timeouts; bound "
-           "%d), then stable for %d\n",
+           "%d), then stable for %d; bodies freed on every node once all "
+           "applied them in %" PRIu64 "\n",
            st->calm, st->calm_degraded, mean(st->calm_sum_ms, st->calm),
            st->calm_max_ms, st->calm_max_timeouts_x10 / 10,
            st->calm_max_timeouts_x10 % 10, SIM_LIVENESS_TIMEOUTS,
-           SIM_STABLE_TIMEOUTS);
+           SIM_STABLE_TIMEOUTS, st->net.release_checks);
     printf("sim: stickiness %" PRIu64 " cut-off followers healed (%" PRIu64
            " could send but not hear): leader and term unchanged in all\n",
            st->sticky, st->sticky_oneway);

@@ -26,12 +26,16 @@
  *                   plus the time the backlog takes at the configured
  *                   append limits, and the logs of all running nodes
  *                   match
+ *        release    then, within 2 timeouts, every running node has freed
+ *                   the bodies of those entries (nobody running needs
+ *                   them; a node kept down is silent and holds nothing)
  *
  * A client load runs throughout (sim_client.c): commands proposed to the
  * leader, reads, acknowledgements. The safety properties are checked by
  * the cluster after every step, whatever the phase. The configuration
  * varies with the seed: timeouts, heartbeat, append batch limits, pre-vote
- * or check-quorum off in some seeds, how often nodes snapshot. */
+ * or check-quorum off in some seeds, how often nodes snapshot, how much
+ * of the log their disks keep behind a snapshot. */
 #include "sim_scenario.h"
 
 #include "sim_client.h"
@@ -515,6 +519,47 @@ static bool caught_up(struct seed_run *s, uint64_t floor)
     return false;
 }
 
+static uint64_t least_released(const struct sim_cluster *c)
+{
+    uint64_t least = UINT64_MAX;
+
+    for (uint64_t id = 1; id <= c->n; id++) {
+        const struct sim_node *n = &c->nodes[id];
+
+        if (n->up && n->st.released_index < least) {
+            least = n->st.released_index;
+        }
+    }
+    return least;
+}
+
+static bool released_floor(struct sim_cluster *c, void *arg)
+{
+    return least_released(c) >= *(const uint64_t *)arg;
+}
+
+/* Once every running node applied FLOOR, and each holds it durably, no
+ * node needs the bodies up to FLOOR any more: each frees them within two
+ * election timeouts (a node kept down is silent, and holds nothing back). */
+static bool released(struct seed_run *s, uint64_t floor)
+{
+    struct sim_cluster *c = &s->c;
+    uint64_t bound = 2 * s->emax;
+
+    if (sim_cluster_run(c, c->now + bound, released_floor, &floor)) {
+        c->stats.release_checks++;
+        return true;
+    }
+    if (!c->stopped) {
+        sim_cluster_fail(c, "release",
+                         "a running node still holds bodies from %" PRIu64
+                         " on, %" PRIu64 " ms after every running node "
+                         "applied up to %" PRIu64,
+                         least_released(c) + 1, bound, floor);
+    }
+    return false;
+}
+
 static void calm(struct seed_run *s)
 {
     struct sim_cluster *c = &s->c;
@@ -542,7 +587,8 @@ static void calm(struct seed_run *s)
     }
     floor = c->load.acked_max;
     if (!hold_steady(s, &a, SIM_STABLE_TIMEOUTS * s->emax, true, "stability") ||
-        !caught_up(s, floor) || sim_cluster_check_logs(c) != 0) {
+        !caught_up(s, floor) || sim_cluster_check_logs(c) != 0 ||
+        !released(s, floor)) {
         return;
     }
     if (s->sticky && s->down == 0 && sim_rand_chance(&s->rng, 600)) {
@@ -587,6 +633,8 @@ static void add_stats(struct sim_stats *to, const struct sim_cluster_stats *c)
     to->net.reads += c->reads;
     to->net.read_back += c->read_back;
     to->net.read_lost += c->read_lost;
+    to->net.read_faults += c->read_faults;
+    to->net.release_checks += c->release_checks;
     if (c->max_term > to->net.max_term) {
         to->net.max_term = c->max_term;
     }
@@ -609,18 +657,26 @@ void sim_scenario_run(const struct sim_seed_opts *o, struct sim_trace *trace,
         s.c.snap_every = (uint32_t)sim_rand_range(&s.rng, 5, 100);
     }
     s.c.snap_keep = (uint32_t)sim_rand_range(&s.rng, 0, 20);
+    /* The durable log keeps at least the entries the core keeps (as the
+     * daemon's WAL does), or in some seeds fewer: then followers that need
+     * them get a snapshot instead of entries read back. */
+    s.c.disk_keep =
+        sim_rand_chance(&s.rng, 300)
+            ? (uint32_t)sim_rand_range(&s.rng, 0, s.c.snap_keep)
+            : s.c.snap_keep + (uint32_t)sim_rand_range(&s.rng, 0, 30);
     sim_client_set_load(&s.c, (uint32_t)sim_rand_range(&s.rng, 5, 60));
     sim_cluster_note(&s.c, 0,
                      "seed %" PRIu64 ": %zu nodes, election %u-%u "
                      "ms, heartbeat %u ms, pre-vote %s, check-quorum %s, "
                      "appends of %u entries/%u bytes, %u in flight, "
-                     "snapshot every %u (keep %u), client every %u ms",
+                     "snapshot every %u (keep %u, on disk %u), client every "
+                     "%u ms",
                      o->seed, cfg.n_nodes, cfg.election_min_ms,
                      cfg.election_max_ms, cfg.heartbeat_ms,
                      cfg.prevote ? "on" : "off",
                      cfg.check_quorum ? "on" : "off", cfg.max_append_entries,
                      cfg.max_append_bytes, cfg.max_inflight, s.c.snap_every,
-                     s.c.snap_keep, s.c.load.period_ms);
+                     s.c.snap_keep, s.c.disk_keep, s.c.load.period_ms);
 
     bootstrap(&s);
     run_rounds(&s, o->rounds);
