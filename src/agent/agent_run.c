@@ -73,26 +73,28 @@ static void run_env_free(char **env)
 }
 
 /* The task's environment: its job's, then the VARDE_ variables (which win
- * over the job's own of the same names). A NULL-terminated malloc'ed array
- * of malloc'ed strings, or NULL out of memory. */
+ * over the job's own of the same names). With an access token the task
+ * gets it too, as VARDE_TOKEN: a task is part of the fleet, and the kv
+ * store behind its controller asks for the token. A NULL-terminated
+ * malloc'ed array of malloc'ed strings, or NULL out of memory. */
 static char **run_env(const struct agent_run *r)
 {
     const struct agent_task *t = &r->task;
     const struct agent_opts *o = r->a->opts;
     const struct job *j = t->spec;
-    const char *ours[5][2] = {{"VARDE_TASK", t->id},
-                              {"VARDE_JOB", t->job},
-                              {"VARDE_SITE", t->site},
-                              {"VARDE_CONTROLLER", o->controller.text},
-                              {"VARDE_AGENT", o->name}};
-    char **env = calloc(j->n_env + 6, sizeof(*env));
+    const char *ours[6][2] = {
+        {"VARDE_TASK", t->id},    {"VARDE_JOB", t->job},
+        {"VARDE_SITE", t->site},  {"VARDE_CONTROLLER", o->controller.text},
+        {"VARDE_AGENT", o->name}, {"VARDE_TOKEN", r->a->token}};
+    size_t n_ours = r->a->token[0] != '\0' ? 6 : 5;
+    char **env = calloc(j->n_env + 7, sizeof(*env));
     size_t n = 0;
     bool ok = env != NULL;
 
     for (size_t i = 0; ok && i < j->n_env; i++) {
         bool shadowed = false;
 
-        for (size_t k = 0; k < 5; k++) {
+        for (size_t k = 0; k < 6; k++) {
             shadowed |= strcmp(j->env[i].name, ours[k][0]) == 0;
         }
         if (!shadowed &&
@@ -102,7 +104,7 @@ static char **run_env(const struct agent_run *r)
         }
         n += !shadowed && ok;
     }
-    for (size_t k = 0; ok && k < 5; k++) {
+    for (size_t k = 0; ok && k < n_ours; k++) {
         if (asprintf(&env[n], "%s=%s", ours[k][0], ours[k][1]) < 0) {
             env[n] = NULL;
             ok = false;

@@ -150,6 +150,8 @@ static void view_one(const struct ctl_site *s, const struct ctl_task *t,
     if (g == NULL) {
         view_init(out, "placed");
         snprintf(out->message, sizeof(out->message), "%s", note ? note : "");
+        /* On no agent, for a reason: the cluster shows why. */
+        out->report = note != NULL;
         return;
     }
     view_instance(s, t, g, out);

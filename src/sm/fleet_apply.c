@@ -486,11 +486,21 @@ static int report_task(struct fleet *f, uint32_t spos, const json_t *r)
         set_str(&t->message, json_object_get(r, "message")) < 0) {
         return -1;
     }
-    if (json_is_integer(v = json_object_get(r, "pid"))) {
-        t->pid = json_integer_value(v);
+    /* A field given as null clears what was known (a moved task has no
+     * pid until it runs again); a field left out keeps it. */
+    if ((v = json_object_get(r, "pid")) != NULL) {
+        t->pid = json_is_integer(v) ? json_integer_value(v) : FLEET_NONE;
     }
-    if (json_is_integer(v = json_object_get(r, "exit_code"))) {
-        t->exit_code = json_integer_value(v);
+    if ((v = json_object_get(r, "exit_code")) != NULL) {
+        t->exit_code = json_is_integer(v) ? json_integer_value(v) : FLEET_NONE;
+    }
+    if (json_is_null(json_object_get(r, "agent"))) {
+        free(t->agent);
+        t->agent = NULL;
+    }
+    if (json_is_null(json_object_get(r, "message"))) {
+        free(t->message);
+        t->message = NULL;
     }
     if (json_is_integer(v = json_object_get(r, "restarts"))) {
         t->restarts = (uint32_t)json_integer_value(v);

@@ -272,9 +272,10 @@ int fleet_report_state_parse(const char *name)
     }
     int s = fleet_state_parse(name);
 
-    if (s == SCHED_TASK_ASSIGNED || s == SCHED_TASK_RUNNING ||
-        s == SCHED_TASK_COMPLETE || s == SCHED_TASK_FAILED ||
-        s == SCHED_TASK_LOST) {
+    /* "placed": on the site, on no agent yet (the message says why). */
+    if (s == SCHED_TASK_PLACED || s == SCHED_TASK_ASSIGNED ||
+        s == SCHED_TASK_RUNNING || s == SCHED_TASK_COMPLETE ||
+        s == SCHED_TASK_FAILED || s == SCHED_TASK_LOST) {
         return s;
     }
     return -1;
@@ -308,8 +309,8 @@ int fleet_report_task_check(const json_t *t, char *err, size_t errlen)
     if (!json_is_string(st) ||
         fleet_report_state_parse(json_string_value(st)) < 0) {
         return err_fail(err, errlen,
-                        "tasks: state must be assigned, running, complete, "
-                        "failed, lost or stopped");
+                        "tasks: state must be placed, assigned, running, "
+                        "complete, failed, lost or stopped");
     }
     if ((agent && !json_is_null(agent) &&
          (!json_is_string(agent) ||

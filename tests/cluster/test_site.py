@@ -449,6 +449,9 @@ url = "http://%s/v1/kv/seen/%s" % (os.environ["VARDE_CONTROLLER"],
 for attempt in range(100):
     try:
         req = urllib.request.Request(url, data=b"hello", method="PUT")
+        if os.environ.get("VARDE_TOKEN"):
+            req.add_header("Authorization",
+                           "Bearer " + os.environ["VARDE_TOKEN"])
         urllib.request.urlopen(req, timeout=2).read()
         break
     except Exception as e:
@@ -564,8 +567,12 @@ def test_a_task_no_agent_can_take_stays_placed_with_a_message():
         assert t["message"].startswith(
             "no agent has room for 3.000 cores and 32 MiB (the most free: "
             "a1, with 2.000 cores"), t
-        (ct,) = s.cluster_tasks("big")
+        # The cluster shows the reason too (varde job status prints it).
+        ct = s.c.wait_until(lambda: [x for x in s.cluster_tasks("big")
+                                     if x["message"]], 5.0,
+                            "the message in the cluster")[0]
         assert ct["state"] == "placed" and ct["agent"] is None, ct
+        assert ct["message"] == t["message"], (ct, t)
         # Said once, and then quiet: no line per heartbeat or placement.
         lines = len(s.ctl.log_text().splitlines())
         time.sleep(1.5)
@@ -745,8 +752,20 @@ def test_with_a_token_the_controller_asks_for_it_and_sends_it():
                         token=token)
         assert st == 200, (st, body)
         assert "no --token-file" not in ctl.log_text()
+        # A task gets the token as VARDE_TOKEN, for the kv store.
+        s.submit(s.job("writer", command=["/usr/bin/python3", "-c",
+                                          KV_WRITER]))
+        lead = s.leader()
+
+        def written():
+            st, body = call(lead.host, lead.port, "GET",
+                            "/v1/kv/seen/writer.0", token=token)
+            return body if st == 200 else None
+        got = s.c.wait_until(written, 10.0, "the task's write, with its token")
+        assert got["value"] == "hello", got
         note("with --token-file everywhere: 401 without it on 4 routes, "
-             "the agent registered, logs and kv passed on with it")
+             "the agent registered, logs and kv passed on with it, a task "
+             "wrote to the kv store with VARDE_TOKEN")
 
 
 if __name__ == "__main__":
