@@ -441,7 +441,7 @@ TEST(reports_go_out_only_when_a_view_changes)
     EXPECT_EQ(view("web.0").pid, 7);
 }
 
-TEST(a_task_no_agent_takes_is_placed_with_its_note_and_not_reported)
+TEST(a_task_no_agent_takes_is_placed_and_reported_with_its_note)
 {
     reset();
     reg("a", "{\"listen\": \"127.0.0.1:7301\", \"cpu\": 0.05, "
@@ -453,8 +453,12 @@ TEST(a_task_no_agent_takes_is_placed_with_its_note_and_not_reported)
     EXPECT_STR(view("web.0").state, "placed");
     EXPECT_TRUE(strstr(view("web.0").message,
                        "no agent has room for 0.100 cores") != NULL);
-    EXPECT_STR(report("web.0"), "");
-    EXPECT_EQ(report_all().reported, 0);
+    EXPECT_STR(report("web.0"),
+               "{\"id\":\"web.0\",\"message\":\"no agent has room for "
+               "0.100 cores and 64 MiB (the most free: a, with 0.050 cores "
+               "and 8192 MiB)\",\"state\":\"placed\"}");
+    EXPECT_EQ(report_all().reported, 1);
+    EXPECT_EQ(report_all().reported, 0); /* once, not on every pass */
 }
 
 TEST(a_stop_is_reported_once_its_agent_stopped_it)
@@ -574,7 +578,7 @@ int main(void)
     RUN(the_registry_round_trips_through_its_json);
     RUN(agent_states_map_to_the_clusters);
     RUN(reports_go_out_only_when_a_view_changes);
-    RUN(a_task_no_agent_takes_is_placed_with_its_note_and_not_reported);
+    RUN(a_task_no_agent_takes_is_placed_and_reported_with_its_note);
     RUN(a_stop_is_reported_once_its_agent_stopped_it);
     RUN(a_stop_nothing_runs_is_reported_at_once_and_once);
     RUN(a_stop_the_full_outbox_refused_is_tried_again);
