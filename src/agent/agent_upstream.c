@@ -99,6 +99,17 @@ static void ups_drop_all(struct agent_upstream *u)
     evtimer_del(u->retry_ev);
 }
 
+/* Start the backoff over, its steps bounded by AGENT_BACKOFF_MAX_HEARTBEATS
+ * heartbeat intervals of HB_MS (agent_upstream.h says why). */
+static void ups_backoff_init(struct agent_upstream *u, uint32_t hb_ms)
+{
+    uint64_t max = (uint64_t)hb_ms * AGENT_BACKOFF_MAX_HEARTBEATS;
+
+    agent_backoff_init(&u->backoff, AGENT_BACKOFF_MIN_MS,
+                       max < AGENT_BACKOFF_MAX_MS ? (uint32_t)max
+                                                  : AGENT_BACKOFF_MAX_MS);
+}
+
 /* Drop everything and register again after the next backoff step. WHY
  * (formatted) is logged once; the retries after it stay quiet. REFUSED,
  * when not NULL, says what the operator must fix (a name taken, a token
@@ -257,7 +268,7 @@ static void ups_connected(struct agent_upstream *u, const char *body,
     u->phase = UPS_CONNECTED;
     u->st.connected = true;
     u->st.registers++;
-    agent_backoff_reset(&u->backoff);
+    ups_backoff_init(u, ms);
     if (!u->ever || u->quiet) {
         log_info("upstream",
                  "registered agent %s with controller %s%s; heartbeat every "
@@ -402,7 +413,7 @@ struct agent_upstream *agent_upstream_new(struct event_base *base,
     u->cb = *cbs;
     u->rng = seed;
     u->heartbeat_ms = opts->heartbeat_ms;
-    agent_backoff_init(&u->backoff, AGENT_BACKOFF_MIN_MS, AGENT_BACKOFF_MAX_MS);
+    ups_backoff_init(u, opts->heartbeat_ms);
     u->step_ev = event_new(base, -1, 0, ups_step_cb, u);
     u->retry_ev = evtimer_new(base, ups_retry_cb, u);
     u->hb_ev = evtimer_new(base, ups_heartbeat_cb, u);

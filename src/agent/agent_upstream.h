@@ -3,8 +3,9 @@
  *
  * Phases, and what moves between them:
  *
- *   WAITING      a backoff timer runs (jittered, 200 ms doubling to 5 s);
- *                when it fires -> REGISTERING
+ *   WAITING      a backoff timer runs (jittered, 200 ms doubling to 5 s
+ *                or to two heartbeat intervals, whichever is less); when
+ *                it fires -> REGISTERING
  *   REGISTERING  POST /v1/agents/NAME/register; 200 -> CONNECTED (the
  *                backoff starts over); a 409 (the name is taken by a live
  *                agent elsewhere), a 401 or 403 (the token), or any
@@ -45,6 +46,12 @@ struct agent_upstream;
 #define AGENT_WATCH_TIMEOUT_MS 45000 /* the wait, and room to answer */
 #define AGENT_BACKOFF_MIN_MS 200
 #define AGENT_BACKOFF_MAX_MS 5000
+/* No backoff step passes this many heartbeat intervals (the controller's
+ * once it gave one): with the jitter a retry comes within three, under the
+ * five of the controller's agent TTL, so that a controller restarted after
+ * a long absence hears its agents before it would declare them down and
+ * move their tasks, which would then run twice. */
+#define AGENT_BACKOFF_MAX_HEARTBEATS 2
 
 struct agent_upstream_cbs {
     /* The register body (malloc'ed JSON, *LEN bytes), or NULL. */
