@@ -318,16 +318,17 @@ static int wal_term_at(struct wal *w, uint64_t index, uint64_t *term, char *err,
     while (k > 0 && w->segs[k - 1].first_index > index) {
         k--;
     }
-    if (k == 0 || index - w->segs[k - 1].first_index >= w->segs[k - 1].n) {
-        return WAL_OK;
+    if (k == 0 || index - w->segs[k - 1].first_index >= w->segs[k - 1].n ||
+        index - w->segs[k - 1].first_index < w->segs[k - 1].skip) {
+        return WAL_OK; /* not held, or its offset forgotten: unknown */
     }
     wal_seg_path(w, w->segs[k - 1].first_index, false, path, sizeof(path));
     fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 ||
-        sio_pread_full(fd, h, sizeof(h),
-                       (off_t)w->segs[k - 1]
-                           .offsets[index - w->segs[k - 1].first_index]) !=
-            (ssize_t)sizeof(h)) {
+    if (fd < 0 || sio_pread_full(fd, h, sizeof(h),
+                                 (off_t)wal_seg_offset(
+                                     &w->segs[k - 1],
+                                     index - w->segs[k - 1].first_index)) !=
+                      (ssize_t)sizeof(h)) {
         err_fail(err, errlen, "read %s: %s", path,
                  fd < 0 ? strerror(errno) : "short read");
         if (fd >= 0) {
@@ -340,13 +341,13 @@ static int wal_term_at(struct wal *w, uint64_t index, uint64_t *term, char *err,
     return WAL_OK;
 }
 
-/* Shorten the segment at position K to its first KEEP records, durably,
- * and make it the active one. */
+/* Shorten the segment at position K to its first KEEP records (KEEP at
+ * least its skip), durably, and make it the active one. */
 static int wal_seg_shorten(struct wal *w, size_t k, uint64_t keep, char *err,
                            size_t errlen)
 {
     struct wal_segment *s = &w->segs[k];
-    uint64_t size = keep < s->n ? s->offsets[keep] : w->written;
+    uint64_t size = keep < s->n ? wal_seg_offset(s, keep) : w->written;
     char path[4200];
     int fd = w->fd;
 
@@ -426,6 +427,11 @@ int wal_truncate_prefix(struct wal *w, uint64_t up_to, char *err, size_t errlen)
         w->n_segs--;
         dropped++;
     }
+    if (rc == WAL_OK && w->n_segs > 0 && w->segs[0].first_index < up_to) {
+        /* The segment stays for the entries from UP_TO on; where the ones
+         * before it lie need not be remembered. */
+        wal_seg_forget(&w->segs[0], up_to - w->segs[0].first_index);
+    }
     if (dropped > 0) {
         log_info("wal",
                  "%s: entries below %" PRIu64 " compacted -> removed %zu "
@@ -472,7 +478,8 @@ int wal_reset(struct wal *w, uint64_t next, char *err, size_t errlen)
 
 uint64_t wal_first_index(const struct wal *w)
 {
-    return w->n_segs > 0 ? w->segs[0].first_index : w->next_index;
+    return w->n_segs > 0 ? w->segs[0].first_index + w->segs[0].skip
+                         : w->next_index;
 }
 
 uint64_t wal_last_index(const struct wal *w)

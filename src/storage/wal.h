@@ -125,7 +125,10 @@ int wal_truncate_suffix(struct wal *w, uint64_t from, char *err, size_t errlen);
 
 /* Delete the segments all of whose entries are below UP_TO (a snapshot
  * covers them). The segment being appended to is never deleted, so entries
- * below UP_TO may stay. Crash-safe at any point: oldest segments go first. */
+ * below UP_TO may stay on disk (the next wal_open() returns them); the log
+ * forgets where they lie, so from now on it holds UP_TO on
+ * (wal_first_index()): they cannot be read back or truncated to.
+ * Crash-safe at any point: oldest segments go first. */
 int wal_truncate_prefix(struct wal *w, uint64_t up_to, char *err,
                         size_t errlen);
 
@@ -154,7 +157,8 @@ int wal_reset(struct wal *w, uint64_t next, char *err, size_t errlen);
 int wal_read(struct wal *w, uint64_t first, size_t n, struct raft_entry *out,
              uint8_t **buf, char *err, size_t errlen);
 
-/* The first index held (or the next to append when empty). */
+/* The first index held: readable and a valid wal_truncate_suffix() point
+ * (the next to append when nothing is held). */
 uint64_t wal_first_index(const struct wal *w);
 
 /* The last index appended, durable or not (first_index - 1 when empty). */

@@ -137,7 +137,7 @@ enum wal_rec_status wal_rec_parse(const uint8_t *p, size_t avail,
 
 int wal_seg_push_offset(struct wal_segment *s, uint64_t off)
 {
-    if (s->n == s->cap) {
+    if (s->n - s->skip == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         uint32_t *o = realloc(s->offsets, cap * sizeof(*o));
 
@@ -150,8 +150,36 @@ int wal_seg_push_offset(struct wal_segment *s, uint64_t off)
     if (off > UINT32_MAX) {
         return -1; /* a segment larger than any this WAL writes */
     }
-    s->offsets[s->n++] = (uint32_t)off;
+    s->offsets[s->n - s->skip] = (uint32_t)off;
+    s->n++;
     return 0;
+}
+
+uint32_t wal_seg_offset(const struct wal_segment *s, uint64_t j)
+{
+    return s->offsets[j - s->skip];
+}
+
+void wal_seg_forget(struct wal_segment *s, uint64_t j)
+{
+    size_t held, cap;
+    uint32_t *o;
+
+    if (j > s->n) {
+        j = s->n;
+    }
+    if (j <= s->skip) {
+        return;
+    }
+    held = (size_t)(s->n - j);
+    memmove(s->offsets, s->offsets + (j - s->skip), held * sizeof(*s->offsets));
+    s->skip = j;
+    cap = held > 64 ? held : 64;
+    if (cap < s->cap &&
+        (o = realloc(s->offsets, cap * sizeof(*s->offsets))) != NULL) {
+        s->offsets = o; /* a smaller table: the memory goes back */
+        s->cap = cap;
+    }
 }
 
 /* Add an empty segment starting at FIRST; returns it, NULL without memory. */

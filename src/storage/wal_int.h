@@ -24,7 +24,11 @@
 struct wal_segment {
     uint64_t first_index;
     uint64_t n; /* records */
-    /* offsets[i]: the record of first_index + i. 32 bits: a segment
+    /* Leading records whose offsets were forgotten (wal_truncate_prefix):
+     * still in the file, but they can no longer be read back or truncated
+     * to. Only the first segment has any. */
+    uint64_t skip;
+    /* offsets[i]: the record of first_index + skip + i. 32 bits: a segment
      * stays below WAL_SEGMENT_SIZE_MAX, and 100k entries cost 400 KB, not
      * 800. */
     uint32_t *offsets;
@@ -93,6 +97,13 @@ enum wal_rec_status wal_rec_parse(const uint8_t *p, size_t avail,
 
 /* The in-memory table of segments and their record offsets. */
 int wal_seg_push_offset(struct wal_segment *s, uint64_t off);
+
+/* The offset of record J of S (skip <= J < n). */
+uint32_t wal_seg_offset(const struct wal_segment *s, uint64_t j);
+
+/* Forget the offsets of the records of S below record J (at most all):
+ * the table shrinks. */
+void wal_seg_forget(struct wal_segment *s, uint64_t j);
 
 struct wal_segment *wal_seg_add(struct wal *w, uint64_t first);
 

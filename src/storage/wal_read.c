@@ -116,14 +116,15 @@ static int wal_rec_end(struct wal *w, size_t k, int fd, uint64_t j,
     int rc;
 
     if (j + 1 < s->n) {
-        *end = s->offsets[j + 1];
+        *end = wal_seg_offset(s, j + 1);
         return WAL_OK;
     }
     if (k + 1 == w->n_segs) {
         *end = w->written + w->buf_len;
         return WAL_OK;
     }
-    rc = wal_read_bytes(w, k, fd, s->offsets[j], sizeof(h), h, err, errlen);
+    rc = wal_read_bytes(w, k, fd, wal_seg_offset(s, j), sizeof(h), h, err,
+                        errlen);
     if (rc != WAL_OK) {
         return rc;
     }
@@ -131,10 +132,11 @@ static int wal_rec_end(struct wal *w, size_t k, int fd, uint64_t j,
     if (len > WAL_MAX_PAYLOAD) {
         wal_seg_path(w, s->first_index, false, path, sizeof(path));
         err_fail(err, errlen, "%s: corrupt record at offset %" PRIu32 " (%s)",
-                 path, s->offsets[j], wal_rec_status_names[WAL_REC_BAD_LEN]);
+                 path, wal_seg_offset(s, j),
+                 wal_rec_status_names[WAL_REC_BAD_LEN]);
         return WAL_ERR_CORRUPT;
     }
-    *end = (uint64_t)s->offsets[j] + WAL_REC_HEADER + len;
+    *end = (uint64_t)wal_seg_offset(s, j) + WAL_REC_HEADER + len;
     return WAL_OK;
 }
 
@@ -148,9 +150,9 @@ static int wal_parse_run(struct wal *w, const struct wal_run *r,
     char path[4200];
 
     for (uint64_t j = r->j0; j <= r->j1; j++) {
-        uint64_t at = s->offsets[j] - r->start;
+        uint64_t at = wal_seg_offset(s, j) - r->start;
         uint64_t next =
-            j < r->j1 ? s->offsets[j + 1] - r->start : r->end - r->start;
+            j < r->j1 ? wal_seg_offset(s, j + 1) - r->start : r->end - r->start;
         struct wal_rec rec;
         enum wal_rec_status st =
             wal_rec_parse(raw + at, (size_t)(next - at), &rec);
@@ -166,7 +168,7 @@ static int wal_parse_run(struct wal *w, const struct wal_run *r,
             err_fail(err, errlen,
                      "%s: corrupt record at offset %" PRIu32 " (%s) reading "
                      "back entry %" PRIu64,
-                     path, s->offsets[j], why, s->first_index + j);
+                     path, wal_seg_offset(s, j), why, s->first_index + j);
             return WAL_ERR_CORRUPT;
         }
         out[j - r->j0] = (struct raft_entry){.term = rec.term,
@@ -198,7 +200,7 @@ static int wal_plan_run(struct wal *w, uint64_t index, uint64_t last, int fd,
     s = &w->segs[r->k];
     r->j0 = index - s->first_index;
     r->j1 = last - s->first_index < s->n ? last - s->first_index : s->n - 1;
-    r->start = s->offsets[r->j0];
+    r->start = wal_seg_offset(s, r->j0);
     return wal_rec_end(w, r->k, fd, r->j1, &r->end, err, errlen);
 }
 

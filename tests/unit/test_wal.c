@@ -800,24 +800,28 @@ TEST(wal_truncate_prefix_drops_whole_segments)
     EXPECT_EQ(wal_truncate_prefix(w, 1, err, sizeof(err)), WAL_OK);
     EXPECT_EQ(wal_first_index(w), 1);
     EXPECT_EQ(wal_truncate_prefix(w, 150, err, sizeof(err)), WAL_OK);
-    first = wal_first_index(w);
-    EXPECT_TRUE(first > 1 && first <= 150);
+    EXPECT_EQ(wal_first_index(w), 150); /* what it still reads back */
     after = segments(dir, segs, 64);
     EXPECT_TRUE(after < before);
-    EXPECT_EQ(strtoull(strrchr(segs[0], '/') + 1, NULL, 10), first);
+    first = strtoull(strrchr(segs[0], '/') + 1, NULL, 10);
+    EXPECT_TRUE(first > 1 && first <= 150);
     EXPECT_EQ(append_range(w, 301, 310, 0, 10), 0);
     EXPECT_EQ(wal_sync(w, NULL, err, sizeof(err)), WAL_OK);
     wal_close(w);
 
+    /* The kept segment still holds the entries below 150. */
     EXPECT_EQ(open_wal(dir, 4096, &w, &got, err, sizeof(err)), WAL_OK);
     EXPECT_TRUE(entries_ok(&got, first, 310, UINT64_MAX, 0));
+    EXPECT_EQ(wal_first_index(w), first);
     wal_entries_free(&got);
 
     /* Past the end: everything but the active segment goes. */
     EXPECT_EQ(wal_truncate_prefix(w, 1000, err, sizeof(err)), WAL_OK);
     EXPECT_EQ(segments(dir, segs, 64), 1);
     EXPECT_EQ(wal_last_index(w), 310);
-    EXPECT_TRUE(wal_first_index(w) <= 310);
+    EXPECT_EQ(wal_first_index(w), 311);
+    EXPECT_EQ(append_range(w, 311, 312, 0, 2), 0);
+    EXPECT_EQ(wal_first_index(w), 311);
     wal_close(w);
 }
 
@@ -1297,6 +1301,38 @@ TEST(wal_read_back_from_a_failed_log_is_refused)
     wal_close(w);
 }
 
+/* A prefix truncation keeps the segment that holds UP_TO, but forgets
+ * where the records before UP_TO lie: they no longer read back and cannot
+ * be truncated to; a reopen still finds them. */
+TEST(wal_truncate_prefix_forgets_offsets_in_the_segment_it_keeps)
+{
+    const char *dir = dir_with(300, 0);
+    char err[512];
+    struct wal_entries got;
+    struct wal *w;
+
+    EXPECT_EQ(open_wal(dir, 0, &w, &got, err, sizeof(err)), WAL_OK);
+    wal_entries_free(&got);
+    EXPECT_EQ(wal_truncate_prefix(w, 200, err, sizeof(err)), WAL_OK);
+    EXPECT_EQ(wal_first_index(w), 200);
+    EXPECT_EQ(wal_last_index(w), 300);
+    EXPECT_EQ(read_back_rc(w, 199, 199, err, sizeof(err)), WAL_ERR_RANGE);
+    EXPECT_TRUE(read_back_ok(w, 200, 300));
+    EXPECT_EQ(wal_truncate_prefix(w, 100, err, sizeof(err)), WAL_OK);
+    EXPECT_EQ(wal_first_index(w), 200); /* never back */
+    EXPECT_EQ(wal_truncate_suffix(w, 199, err, sizeof(err)), WAL_ERR_RANGE);
+    EXPECT_EQ(wal_truncate_suffix(w, 250, err, sizeof(err)), WAL_OK);
+    EXPECT_TRUE(read_back_ok(w, 200, 249));
+    EXPECT_EQ(wal_truncate_suffix(w, 200, err, sizeof(err)), WAL_OK);
+    EXPECT_EQ(wal_first_index(w), 200);
+    EXPECT_EQ(wal_last_index(w), 199);
+    EXPECT_EQ(append_range(w, 200, 260, 0, 9), 0);
+    EXPECT_TRUE(read_back_ok(w, 200, 260));
+    EXPECT_EQ(wal_sync(w, NULL, err, sizeof(err)), WAL_OK);
+    wal_close(w);
+    EXPECT_TRUE(reopen_holds(dir, 260));
+}
+
 int main(void)
 {
     snprintf(test_root, sizeof(test_root), "/tmp/varde-test-wal-XXXXXX");
@@ -1338,6 +1374,7 @@ int main(void)
     RUN(wal_read_back_of_a_corrupt_record_is_an_error);
     RUN(wal_read_back_of_a_damaged_older_segment_is_an_error);
     RUN(wal_read_back_from_a_failed_log_is_refused);
+    RUN(wal_truncate_prefix_forgets_offsets_in_the_segment_it_keeps);
     sio_fault_clear();
     remove_tree(test_root);
     DONE();
