@@ -4,12 +4,10 @@
 
 #include "agent/agent_int.h"
 #include "agent/agent_sys.h"
+#include "util/backoff.h"
 #include "util/log.h"
 
 #include <stdio.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 /* Fill in the capacity flags left out with the machine's own. */
 static int agent_capacity(struct agent_opts *o, char *err, size_t errlen)
@@ -25,18 +23,6 @@ static int agent_capacity(struct agent_opts *o, char *err, size_t errlen)
     o->cpu_milli = o->cpu_milli ? o->cpu_milli : cpu;
     o->memory_mb = o->memory_mb ? o->memory_mb : mem;
     return 0;
-}
-
-static uint64_t agent_seed(void)
-{
-    uint64_t seed;
-    struct timespec ts;
-
-    if (getrandom(&seed, sizeof(seed), 0) == (ssize_t)sizeof(seed)) {
-        return seed;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
 }
 
 int agent_main(int argc, char **argv)
@@ -62,7 +48,7 @@ int agent_main(int argc, char **argv)
     }
     log_set_level(opts.log_level);
     log_hook_libevent();
-    if (agent_open(&a, &opts, agent_seed(), err, sizeof(err)) < 0) {
+    if (agent_open(&a, &opts, backoff_seed(), err, sizeof(err)) < 0) {
         log_error("agent", "cannot start: %s", err);
         agent_close(&a);
         return 1;

@@ -7,10 +7,10 @@
  */
 #include "agent/agent_upstream.h"
 
-#include "agent/agent_backoff.h"
 #include "agent/agent_link.h"
 #include "agent/agent_watch.h"
 #include "transport/http.h"
+#include "util/backoff.h"
 #include "util/log.h"
 
 #include <event2/event.h>
@@ -40,7 +40,7 @@ struct agent_upstream {
     enum ups_phase phase;
     struct agent_link ctl, watch;
     struct event *step_ev, *retry_ev, *hb_ev, *watch_ev;
-    struct agent_backoff backoff;
+    struct backoff backoff;
     uint64_t rng;
     uint32_t heartbeat_ms; /* in use while connected */
     bool quiet;            /* a failure was logged: retry quietly */
@@ -105,9 +105,9 @@ static void ups_backoff_init(struct agent_upstream *u, uint32_t hb_ms)
 {
     uint64_t max = (uint64_t)hb_ms * AGENT_BACKOFF_MAX_HEARTBEATS;
 
-    agent_backoff_init(&u->backoff, AGENT_BACKOFF_MIN_MS,
-                       max < AGENT_BACKOFF_MAX_MS ? (uint32_t)max
-                                                  : AGENT_BACKOFF_MAX_MS);
+    backoff_init(&u->backoff, AGENT_BACKOFF_MIN_MS,
+                 max < AGENT_BACKOFF_MAX_MS ? (uint32_t)max
+                                            : AGENT_BACKOFF_MAX_MS);
 }
 
 /* Drop everything and register again after the next backoff step. WHY
@@ -121,7 +121,7 @@ static void ups_wait(struct agent_upstream *u, const char *refused,
 static void ups_wait(struct agent_upstream *u, const char *refused,
                      const char *fmt, ...)
 {
-    uint32_t ms = agent_backoff_next(&u->backoff, agent_rand_next(&u->rng));
+    uint32_t ms = backoff_next(&u->backoff, backoff_rand_next(&u->rng));
     struct timeval tv = ups_tv(ms);
     char why[512];
     va_list ap;

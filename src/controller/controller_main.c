@@ -3,24 +3,10 @@
 #include "controller/controller.h"
 
 #include "controller/ctl_int.h"
+#include "util/backoff.h"
 #include "util/log.h"
 
 #include <stdio.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
-
-static uint64_t controller_seed(void)
-{
-    uint64_t seed;
-    struct timespec ts;
-
-    if (getrandom(&seed, sizeof(seed), 0) == (ssize_t)sizeof(seed)) {
-        return seed;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
-}
 
 int controller_main(int argc, char **argv)
 {
@@ -41,7 +27,7 @@ int controller_main(int argc, char **argv)
     }
     log_set_level(opts.log_level);
     log_hook_libevent();
-    if (ctl_open(&c, &opts, controller_seed(), err, sizeof(err)) < 0) {
+    if (ctl_open(&c, &opts, backoff_seed(), err, sizeof(err)) < 0) {
         log_error("controller", "cannot start: %s", err);
         ctl_close(&c);
         return 1;

@@ -10,9 +10,9 @@
  */
 #include "controller/ctl_upstream.h"
 
-#include "controller/ctl_backoff.h"
 #include "controller/ctl_link.h"
 #include "transport/http.h"
+#include "util/backoff.h"
 #include "util/log.h"
 
 #include <event2/event.h>
@@ -54,7 +54,7 @@ struct ctl_upstream {
     size_t n_links;
     size_t probing, answered; /* probes out, and answered, in FINDING */
     struct event *step_ev, *retry_ev, *hb_ev, *watch_ev;
-    struct ctl_backoff backoff;
+    struct backoff backoff;
     uint64_t rng;
     unsigned hops;                 /* leader hints followed in a row */
     bool quiet;                    /* a failure was logged: retry quietly */
@@ -106,7 +106,7 @@ static void ups_wait(struct ctl_upstream *u, const char *fmt, ...)
 
 static void ups_wait(struct ctl_upstream *u, const char *fmt, ...)
 {
-    uint32_t ms = ctl_backoff_next(&u->backoff, ctl_rand_next(&u->rng));
+    uint32_t ms = backoff_next(&u->backoff, backoff_rand_next(&u->rng));
     struct timeval tv = ups_tv(ms);
     char why[512];
     va_list ap;
@@ -359,7 +359,7 @@ static void ups_connected(struct ctl_upstream *u, const json_t *doc,
     u->st.registers++;
     u->hops = 0;
     u->quiet = false;
-    ctl_backoff_reset(&u->backoff);
+    backoff_reset(&u->backoff);
     log_info("upstream",
              "registered site %s with leader %s: it has applied report "
              "batches up to %llu; heartbeat every %u ms (the cluster expects "
@@ -698,7 +698,7 @@ struct ctl_upstream *ctl_upstream_new(struct event_base *base,
     u->opts = opts;
     u->cb = *cbs;
     u->rng = seed;
-    ctl_backoff_init(&u->backoff, CTL_BACKOFF_MIN_MS, CTL_BACKOFF_MAX_MS);
+    backoff_init(&u->backoff, CTL_BACKOFF_MIN_MS, CTL_BACKOFF_MAX_MS);
     u->step_ev = event_new(base, -1, 0, ups_step_cb, u);
     u->retry_ev = evtimer_new(base, ups_retry_cb, u);
     u->hb_ev = event_new(base, -1, EV_PERSIST, ups_heartbeat_cb, u);

@@ -52,6 +52,8 @@ struct ctl_upstream;
 #define CTL_REPORT_TIMEOUT_MS 10000 /* a batch waits for its commit */
 #define CTL_WATCH_MAX_BODY (64u << 20)
 #define CTL_MAX_HINT_HOPS 3
+#define CTL_BACKOFF_MIN_MS 100
+#define CTL_BACKOFF_MAX_MS 5000
 
 struct ctl_upstream_cbs {
     /* The index of the site's assignments: the watch asks for changes

@@ -1,6 +1,5 @@
-/* test_agent_flags.c - the command line of `varde agent`, its durations,
- * and the jittered backoff of its retries. */
-#include "agent/agent_backoff.h"
+/* test_agent_flags.c - the command line of `varde agent` and its
+ * durations. */
 #include "agent/agent_flags.h"
 
 #include "harness.h"
@@ -205,34 +204,6 @@ TEST(durations_have_one_unit_and_no_sign)
     EXPECT_EQ(agent_parse_duration("9999999999999s", &ms), -1);
 }
 
-TEST(backoff_doubles_to_its_ceiling_within_the_jitter)
-{
-    struct agent_backoff b;
-    uint32_t step = 200;
-
-    agent_backoff_init(&b, 200, 5000);
-    for (int i = 0; i < 10; i++) {
-        uint32_t w =
-            agent_backoff_next(&b, (uint64_t)i * 0x1234567890abcdefull);
-
-        EXPECT_TRUE(w >= step / 2 && w < step * 3 / 2);
-        step = step * 2 < 5000 ? step * 2 : 5000;
-    }
-    agent_backoff_reset(&b);
-    EXPECT_EQ(agent_backoff_next(&b, 0), 100);
-    EXPECT_EQ(agent_backoff_next(&b, UINT64_MAX), 400 / 2 + 399);
-}
-
-TEST(rand_replays_from_its_seed)
-{
-    uint64_t s1 = 42, s2 = 42, s3 = 43;
-    uint64_t a = agent_rand_next(&s1);
-
-    EXPECT_TRUE(a == agent_rand_next(&s2));
-    EXPECT_TRUE(a != agent_rand_next(&s3));
-    EXPECT_TRUE(agent_rand_next(&s1) != a);
-}
-
 int main(void)
 {
     RUN(flags_accept_a_full_command_line);
@@ -246,7 +217,5 @@ int main(void)
     RUN(flags_take_capacity_and_bounds);
     RUN(flags_take_the_heartbeat_as_a_duration);
     RUN(durations_have_one_unit_and_no_sign);
-    RUN(backoff_doubles_to_its_ceiling_within_the_jitter);
-    RUN(rand_replays_from_its_seed);
     DONE();
 }

@@ -1,6 +1,5 @@
-/* test_controller_flags.c - the command line of `varde controller`, the
- * durations it takes, and the jittered backoff of its retries. */
-#include "controller/ctl_backoff.h"
+/* test_controller_flags.c - the command line of `varde controller` and
+ * the durations it takes. */
 #include "controller/ctl_flags.h"
 
 #include "harness.h"
@@ -251,64 +250,6 @@ TEST(durations_have_one_unit_and_no_sign)
     EXPECT_EQ(ctl_parse_duration("9999999999999h", &ms), -1);
 }
 
-TEST(backoff_doubles_to_its_ceiling_within_the_jitter)
-{
-    struct ctl_backoff b;
-    uint64_t rng = 42;
-    uint32_t step = 100;
-
-    ctl_backoff_init(&b, 100, 5000);
-    for (int i = 0; i < 20; i++) {
-        uint32_t w = ctl_backoff_next(&b, ctl_rand_next(&rng));
-
-        EXPECT_TRUE(w >= step / 2 && w < step + step / 2);
-        step = step * 2 < 5000 ? step * 2 : 5000;
-    }
-    EXPECT_EQ(b.step_ms, 5000);
-    ctl_backoff_reset(&b);
-    EXPECT_EQ(b.step_ms, 100);
-}
-
-TEST(backoff_jitter_spans_half_to_one_and_a_half)
-{
-    struct ctl_backoff b;
-
-    ctl_backoff_init(&b, 1000, 1000);
-    EXPECT_EQ(ctl_backoff_next(&b, 0), 500);
-    EXPECT_EQ(ctl_backoff_next(&b, UINT64_MAX), 1499);
-    EXPECT_EQ(ctl_backoff_next(&b, 1ull << 63), 1000);
-}
-
-TEST(backoff_spreads_a_fleet)
-{
-    struct ctl_backoff b;
-    uint32_t lo = UINT32_MAX, hi = 0;
-
-    /* 100 controllers, seeded apart, lose the leader at once: their first
-     * retries spread over most of [50, 150) ms. */
-    for (uint64_t seed = 1; seed <= 100; seed++) {
-        uint64_t rng = seed;
-        uint32_t w;
-
-        ctl_backoff_init(&b, 100, 5000);
-        w = ctl_backoff_next(&b, ctl_rand_next(&rng));
-        lo = w < lo ? w : lo;
-        hi = w > hi ? w : hi;
-    }
-    EXPECT_TRUE(lo < 60);
-    EXPECT_TRUE(hi >= 140);
-}
-
-TEST(rand_replays_from_its_seed)
-{
-    uint64_t a = 7, b = 7, c = 8;
-    uint64_t x = ctl_rand_next(&a);
-
-    EXPECT_EQ(x, ctl_rand_next(&b));
-    EXPECT_NE(x, ctl_rand_next(&c));
-    EXPECT_NE(x, ctl_rand_next(&a));
-}
-
 int main(void)
 {
     RUN(flags_accept_a_full_command_line);
@@ -325,9 +266,5 @@ int main(void)
     RUN(flags_take_the_heartbeat_as_a_duration);
     RUN(flags_take_the_agent_ttl_and_a_token_file);
     RUN(durations_have_one_unit_and_no_sign);
-    RUN(backoff_doubles_to_its_ceiling_within_the_jitter);
-    RUN(backoff_jitter_spans_half_to_one_and_a_half);
-    RUN(backoff_spreads_a_fleet);
-    RUN(rand_replays_from_its_seed);
     DONE();
 }
