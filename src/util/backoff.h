@@ -15,9 +15,9 @@
 #include <stdint.h>
 
 struct backoff {
-  uint32_t min_ms; /* the first step */
-  uint32_t max_ms; /* the ceiling of the step */
-  uint32_t step_ms;
+    uint32_t min_ms; /* the first step */
+    uint32_t max_ms; /* the ceiling of the step */
+    uint32_t step_ms;
 };
 
 /* Start at MIN_MS (at least 1), doubling up to MAX_MS (at least MIN_MS). */
