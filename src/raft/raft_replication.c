@@ -40,12 +40,11 @@
  * for good, and when it returns the driver reads what it lacks from its
  * log; until it answers, it is probed without entries, so that nothing is
  * read back for a peer that may be down. The released entries are always
- * a prefix of the log (up to
- * log.released), so an APPEND says how many of its entries lack data with
- * one number. The driver reports entries its log no longer holds
- * (raft_report_lost); for those the leader sends its snapshot, like for
- * entries it compacted itself, or waits for the next snapshot when the one
- * it has does not cover them.
+ * a prefix of the log (up to log.released), so an APPEND says with one
+ * number how many of its entries lack data. The driver reports entries its
+ * log no longer holds (raft_report_lost); for those the leader sends its
+ * snapshot, like for entries it compacted itself, or waits for the next
+ * snapshot when the one it has does not cover them.
  */
 #include "raft/raft_int.h"
 
