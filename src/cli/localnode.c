@@ -1,9 +1,8 @@
-/* localnode.c - start, watch and stop raft nodes as child processes. */
+/* localnode.c - start, watch and stop varde daemons as child processes. */
 #include "cli/localnode.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,12 +27,14 @@ static int64_t now_ms(void)
 
 /* In the child, between fork and exec: only async-signal-safe calls. On
  * failure the errno goes up the pipe REPORT and the child exits. */
-static void child_exec(const struct localnode *n, char **argv, int devnull,
-                       int logfd, int report, pid_t parent)
+static void child_exec(char *const argv[], int devnull, int logfd, int report,
+                       pid_t parent)
 {
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigset_t none;
     int e;
 
+    sigaction(SIGPIPE, &dfl, NULL); /* the demo ignores it; a daemon may not */
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     setpgid(0, 0);
@@ -72,23 +73,39 @@ static int wait_exec(int report, pid_t pid, char *err, size_t err_len)
     return -1;
 }
 
-int localnode_start(struct localnode *n, const char *peers, char *err,
+/* Append "=== start: ARGV..." to the log at LOGFD. */
+static void log_start_line(int logfd, char *const argv[])
+{
+    char line[4096];
+    size_t off = 0;
+
+    off += (size_t)snprintf(line, sizeof line, "=== start:");
+    for (size_t i = 0; argv[i] != NULL && off < sizeof line; i++) {
+        off += (size_t)snprintf(line + off, sizeof line - off, " %s", argv[i]);
+    }
+    if (off >= sizeof line - 1) {
+        off = sizeof line - 2;
+    }
+    line[off++] = '\n';
+    if (write(logfd, line, off) < 0) {
+        return; /* the daemon's own lines matter more */
+    }
+}
+
+int localnode_start(struct localnode *n, char *const argv[], char *err,
                     size_t err_len)
 {
-    char id[24];
-    char *argv[] = {"varde",       "raft",       "--id", id,  "--peers",
-                    (char *)peers, "--data-dir", n->dir, NULL};
     int devnull, logfd, report[2], rc = -1;
     pid_t parent = getpid(), pid;
 
-    snprintf(id, sizeof id, "%" PRIu64, n->id);
     devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    logfd = open(n->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    logfd = open(n->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (devnull < 0 || logfd < 0) {
         snprintf(err, err_len, "cannot open %s: %s",
                  devnull < 0 ? "/dev/null" : n->log, strerror(errno));
         goto close_files;
     }
+    log_start_line(logfd, argv);
     if (pipe2(report, O_CLOEXEC) < 0) {
         snprintf(err, err_len, "pipe: %s", strerror(errno));
         goto close_files;
@@ -97,7 +114,7 @@ int localnode_start(struct localnode *n, const char *peers, char *err,
     pid = fork();
     if (pid == 0) {
         close(report[0]);
-        child_exec(n, argv, devnull, logfd, report[1], parent);
+        child_exec(argv, devnull, logfd, report[1], parent);
     }
     close(report[1]);
     if (pid < 0) {
@@ -158,32 +175,41 @@ int localnode_wait(struct localnode *n, int timeout_ms)
     return 0;
 }
 
-static bool all_exited(struct localnode *nodes, size_t count)
+pid_t localnode_kill(struct localnode *n)
+{
+    pid_t pid = n->pid;
+
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &n->wstatus, 0) < 0 && errno == EINTR) {
+        }
+        n->pid = 0;
+    }
+    return pid;
+}
+
+static bool all_exited(struct localnode *nodes[], size_t count)
 {
     bool all = true;
 
     for (size_t i = 0; i < count; i++) {
-        all = localnode_exited(&nodes[i]) && all;
+        all = localnode_exited(nodes[i]) && all;
     }
     return all;
 }
 
-void localnode_stop_all(struct localnode *nodes, size_t count, int grace_ms)
+void localnode_stop_all(struct localnode *nodes[], size_t count, int grace_ms)
 {
     int64_t deadline = now_ms() + grace_ms;
 
     for (size_t i = 0; i < count; i++) {
-        localnode_signal(&nodes[i], SIGTERM);
+        localnode_signal(nodes[i], SIGTERM);
     }
     while (!all_exited(nodes, count) && now_ms() < deadline) {
         poll(NULL, 0, REAP_POLL_MS);
     }
     for (size_t i = 0; i < count; i++) {
-        if (nodes[i].pid > 0) {
-            kill(nodes[i].pid, SIGKILL);
-            waitpid(nodes[i].pid, &nodes[i].wstatus, 0);
-            nodes[i].pid = 0;
-        }
+        localnode_kill(nodes[i]);
     }
 }
 

@@ -1,9 +1,9 @@
-/* localnode.h - raft nodes run as child processes of the CLI (the demo).
+/* localnode.h - varde daemons run as child processes of the CLI (the demo).
  *
- * Each node is `varde raft` exec'd from /proc/self/exe, in its own process
- * group (so Ctrl-C in the terminal reaches only the CLI, which then stops
- * the nodes in order), with SIGTERM as its parent-death signal (so a CLI
- * that is killed outright leaves no node behind).
+ * Each daemon is `varde ARGS...` exec'd from /proc/self/exe, in its own
+ * process group (so Ctrl-C in the terminal reaches only the CLI, which then
+ * stops the daemons in order), with SIGTERM as its parent-death signal (so a
+ * CLI that is killed outright leaves no daemon behind).
  */
 #ifndef VARDE_LOCALNODE_H
 #define VARDE_LOCALNODE_H
@@ -14,20 +14,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define LOCALNODE_MAX_ARGS 32
+
 struct localnode {
-    uint64_t id;
-    char addr[64];      /* "127.0.0.1:7101" */
-    char dir[PATH_MAX]; /* its data dir; must exist */
     char log[PATH_MAX]; /* its stdout and stderr, appended */
     pid_t pid;          /* 0: not running */
     int wstatus;        /* wait status of its last exit */
 };
 
-/* Start `varde raft --id ID --peers PEERS --data-dir DIR` with stdin from
- * /dev/null and stdout and stderr appended to LOG. N must not be running.
- * Returns 0 once the exec has succeeded, or -1 with a one-line reason in
- * ERR. */
-int localnode_start(struct localnode *n, const char *peers, char *err,
+/* Start `varde ARGV[1] ...` (ARGV NULL-terminated, at most
+ * LOCALNODE_MAX_ARGS entries, ARGV[0] the program name to show) with stdin
+ * from /dev/null and stdout and stderr appended to N's log, after a line
+ * "=== start: ARGS". N must not be running. Returns 0 once the exec has
+ * succeeded, or -1 with a one-line reason in ERR. */
+int localnode_start(struct localnode *n, char *const argv[], char *err,
                     size_t err_len);
 
 /* Send SIG to N when it is running. */
@@ -41,9 +41,12 @@ bool localnode_exited(struct localnode *n);
  * still running. */
 int localnode_wait(struct localnode *n, int timeout_ms);
 
-/* Stop every running node of NODES: SIGTERM, up to GRACE_MS for all to
+/* SIGKILL N and reap it. Returns its pid (0 if it was not running). */
+pid_t localnode_kill(struct localnode *n);
+
+/* Stop every running process of NODES: SIGTERM, up to GRACE_MS for all to
  * exit, then SIGKILL to the rest, and reap each. None is left running. */
-void localnode_stop_all(struct localnode *nodes, size_t count, int grace_ms);
+void localnode_stop_all(struct localnode *nodes[], size_t count, int grace_ms);
 
 /* How a wait status reads: "exited with status 1", "killed by signal 9".
  * Returns BUF. */

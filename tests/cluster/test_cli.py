@@ -1,6 +1,6 @@
 """test_cli.py - the varde command line, through the real binary: help,
 errors and exit codes, `varde status` against nothing, a bad address and a
-real cluster, and `varde demo` from start to a clean stop.
+real cluster. `varde demo` has its own tests in test_demo.py.
 
 Run by tests/cluster/run.py, or on its own:
     /usr/bin/python3 tests/cluster/test_cli.py [NAME...]
@@ -228,128 +228,6 @@ def test_status_shows_every_member_and_the_leader():
         assert rc == 0, "a dead peer must not fail status: %s" % err
         assert status_rows(out)[follower][2] == "unreachable", out
         assert "leader: %d" % lead in out, out
-
-
-# ---------------------------------------------------------------------------
-# demo
-
-
-@cluster.timeout(60)
-def test_demo_exit_runs_the_tour_and_leaves_nothing_behind():
-    base = free_ports(3)
-    tmp = tempfile.mkdtemp(prefix="varde-cli-demo-")
-    try:
-        t0 = time.monotonic()
-        rc, out, err = varde("demo", "--exit", "--base-port", str(base),
-                             "--data-dir", tmp, timeout=50)
-        took = time.monotonic() - t0
-        if rc != 0:
-            show_logs(tmp)
-        assert rc == 0, "exit %d\nstdout:\n%s\nstderr:\n%s" % (rc, out, err)
-        for step in ("All 3 nodes agree", "1. The leader crashes",
-                     "2. The old leader comes back", "3. A planned restart",
-                     "Done: stopping the cluster."):
-            assert step in out, "missing %r in:\n%s" % (step, out)
-        times = re.findall(r"(\d+) ms after (the kill|SIGTERM)", out)
-        note("demo --exit took %.1fs; crash %s ms, handover %s ms"
-             % (took, times[0][0], times[1][0]))
-        assert nodes_using(tmp) == [], "nodes left running"
-        for i in (1, 2, 3):
-            assert os.path.exists(os.path.join(tmp, "%d.log" % i)), i
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def demo_dir(out):
-    m = re.search(r"data and logs in (\S+)", out)
-    return m.group(1) if m else None
-
-
-def show_logs(path):
-    """Print the last lines of each node's log in PATH (for a failure)."""
-    for i in (1, 2, 3):
-        log = os.path.join(path, "%d.log" % i)
-        if os.path.exists(log):
-            with open(log, errors="replace") as f:
-                tail = f.read().splitlines()[-15:]
-            print("--- %s\n%s" % (log, "\n".join(tail)))
-
-
-def read_until(p, text, timeout):
-    """Read P's stdout until TEXT appears; return what was read. Raises if
-    P exits or TIMEOUT seconds pass first."""
-    fd = p.stdout.fileno()
-    os.set_blocking(fd, False)
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while text.encode() not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError("no %r within %.0fs; got:\n%s"
-                                 % (text, timeout, buf.decode()))
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            raise AssertionError("demo exited before %r; got:\n%s"
-                                 % (text, buf.decode()))
-        buf += chunk
-    os.set_blocking(fd, True)
-    return buf.decode()
-
-
-@cluster.timeout(60)
-def test_demo_stops_its_nodes_on_ctrl_c():
-    base = free_ports(3)
-    addr = "127.0.0.1:%d" % (base + 1)
-    p = subprocess.Popen([VARDE, "demo", "--no-tour", "--base-port",
-                          str(base)], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = err = ""
-    left = False
-    try:
-        out = read_until(p, "Press Ctrl-C", 20)
-        rc, text, _ = varde("status", "--json", "--addr", addr)
-        assert rc == 0 and json.loads(text)["leader"] is not None, text
-        p.send_signal(signal.SIGINT)
-        o, e = p.communicate(timeout=15)
-        out, err = out + o.decode(), e.decode()
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
-        path = demo_dir(out)
-        left = bool(path) and os.path.exists(path)
-        if left:
-            print(out + err)
-            show_logs(path)
-            shutil.rmtree(path, ignore_errors=True)
-
-    assert p.returncode == 0, "exit %d: %s" % (p.returncode, err)
-    path = demo_dir(out)
-    assert path, out
-    assert "Stopping the cluster." in out, out
-    assert nodes_using(path) == [], "nodes left running"
-    assert not left, "the demo left its data dir %s" % path
-    rc, _, _ = varde("status", "--addr", addr)
-    assert rc == 1, "a node still answers after the demo ended"
-
-
-def test_demo_says_when_its_port_is_taken():
-    base = free_ports(3)
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", base + 1))
-    s.listen(1)
-    try:
-        rc, out, err = varde("demo", "--exit", "--base-port", str(base))
-    finally:
-        s.close()
-    assert rc == 1, "exit %d, expected 1" % rc
-    line = one_line(err)
-    want = "port %d on 127.0.0.1 is already in use" % (base + 1)
-    assert want in line, "said %r, expected %r" % (line, want)
 
 
 # ---------------------------------------------------------------------------
