@@ -58,7 +58,11 @@ static void say_v(const struct demo *d, const char *first, const char *rest,
     char text[SAY_MAX];
 
     vsnprintf(text, sizeof text, fmt, ap);
-    say_wrap(first, rest, d->color ? color : "", d->color ? RESET : "", text);
+    if (!d->color || color[0] == '\0') {
+        say_wrap(first, rest, "", "", text);
+    } else {
+        say_wrap(first, rest, color, RESET, text);
+    }
     fflush(stdout);
 }
 

@@ -45,8 +45,8 @@ static void start_show_layout(const struct demo *d)
              "The raft nodes hold the fleet's desired state and the leader "
              "decides which site runs what. Each site's controller places its "
              "tasks on its agents, which run them as processes. Data and logs "
-             "in %s (NAME/ and NAME.log for each daemon); every daemon "
-             "asks for the access token in token.",
+             "in %s: NAME/ and NAME.log for each daemon, and token, the "
+             "access token every daemon asks for.",
              d->dir);
 }
 

@@ -63,7 +63,7 @@ def controllers(out):
 
 
 def data_dir(out):
-    m = re.search(r"Data and logs\s+in\s+(\S+)\s", out)
+    m = re.search(r"Data and logs\s+in\s+(/\S+?):?\s", out)
     return m.group(1) if m else None
 
 
