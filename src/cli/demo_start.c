@@ -268,11 +268,14 @@ int demo_start_job(struct demo *d)
              "oslo-1 and bergen-2 and to machines labelled camera=yes.",
              DEMO_TASKS);
     start = demo_now_ms();
+    d->job_submitted =
+        true; /* maybe, even if interrupted: stop it at the end */
     if (demo_run_varde(d, run) != 0) {
-        fprintf(stderr, "varde demo: the job was not taken\n");
+        if (demo_signal == 0) {
+            fprintf(stderr, "varde demo: the job was not taken\n");
+        }
         return -1;
     }
-    d->job_submitted = true;
     if (demo_wait(d, tasks_running, NULL, start, START_TASKS_MS,
                   "the job's tasks running", &took) < 0) {
         return -1;
