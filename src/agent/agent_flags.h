@@ -7,17 +7,16 @@
 #define VARDE_AGENT_FLAGS_H
 
 #include "util/addr.h"
+#include "util/flags.h"
+#include "util/labels.h"
 #include "util/log.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define AGENT_NAME_MAX 64         /* bytes in an agent name */
-#define AGENT_LABELS_MAX 64       /* labels an agent carries */
-#define AGENT_LABEL_KEY_MAX 64    /* bytes in a label's name */
-#define AGENT_LABEL_VALUE_MAX 256 /* bytes in a label's value */
-#define AGENT_DATA_DIR_MAX 2048   /* bytes in --data-dir: paths below fit */
+#define AGENT_NAME_MAX FLAGS_NAME_MAX /* bytes in an agent name */
+#define AGENT_DATA_DIR_MAX 2048       /* bytes in --data-dir: paths below fit */
 #define AGENT_CPU_MAX_MILLI 65536000ull  /* 65536 cores */
 #define AGENT_MEMORY_MAX_MB (1ull << 40) /* the cluster's bound */
 #define AGENT_HEARTBEAT_MIN_MS 10
@@ -27,11 +26,6 @@
 #define AGENT_LOG_MAX_MAX (1ull << 30)
 #define AGENT_LOG_MAX_DEFAULT (1ull << 20)
 
-struct agent_label {
-    char key[AGENT_LABEL_KEY_MAX + 1];
-    char value[AGENT_LABEL_VALUE_MAX + 1];
-};
-
 struct agent_opts {
     char name[AGENT_NAME_MAX + 1];
     struct addr controller;
@@ -39,40 +33,27 @@ struct agent_opts {
     const char *data_dir;   /* points into argv */
     const char *token_file; /* points into argv; NULL: no token */
     size_t n_labels;
-    struct agent_label labels[AGENT_LABELS_MAX]; /* sorted by key, unique */
-    uint64_t cpu_milli;     /* thousandths of a core; 0: not given */
-    uint64_t memory_mb;     /* 0: not given */
-    uint32_t heartbeat_ms;  /* --heartbeat-interval */
-    uint64_t log_max_bytes; /* --log-max-bytes, per task */
+    struct label labels[LABELS_MAX]; /* sorted by key, unique */
+    uint64_t cpu_milli;              /* thousandths of a core; 0: not given */
+    uint64_t memory_mb;              /* 0: not given */
+    uint32_t heartbeat_ms;           /* --heartbeat-interval */
+    uint64_t log_max_bytes;          /* --log-max-bytes, per task */
     enum log_level log_level;
 };
 
-enum agent_flags_result {
-    AGENT_FLAGS_OK = 0,
-    AGENT_FLAGS_HELP = 1,   /* --help: print agent_flags_usage(), exit 0 */
-    AGENT_FLAGS_ERROR = -1, /* a one-line reason in ERR; exit 2 */
-};
-
-/* Parse ARGV (ARGV[0] is "agent") into *OUT. Flags take "--flag VALUE" or
- * "--flag=VALUE", each at most once; --name, --controller, --listen and
- * --data-dir are required. Every value is checked: the name (1..64 of a-z,
- * 0-9, '-', '_', '.', starting with a letter or digit), labels
+/* Parse ARGV (ARGV[0] is "agent") into *OUT (util/flags.h says how flags
+ * are taken). Each flag may be given once; --name, --controller, --listen
+ * and --data-dir are required. Every value is checked: the name (1..64 of
+ * a-z, 0-9, '-', '_', '.', starting with a letter or digit), labels
  * (NAME=VALUE,...), addresses, --cpu in cores to the thousandth,
  * --memory-mb, --heartbeat-interval as a duration from 10ms to 60s,
  * --log-max-bytes from 4096 to 2^30 (a K, M or G suffix is fine),
  * --token-file as a path (read later, by the daemon). */
-enum agent_flags_result agent_flags_parse(int argc, char **argv,
-                                          struct agent_opts *out, char *err,
-                                          size_t errlen);
+enum flags_result agent_flags_parse(int argc, char **argv,
+                                    struct agent_opts *out, char *err,
+                                    size_t errlen);
 
 /* The --help text. */
 const char *agent_flags_usage(void);
-
-/* Parse a duration: digits, then one unit of ms, s, m or h, nothing else
- * ("500ms", "30s"). Returns 0 with milliseconds in *OUT, or -1. */
-int agent_parse_duration(const char *s, uint64_t *out);
-
-/* True when S is a valid agent name (the rules of a site name). */
-bool agent_name_ok(const char *s);
 
 #endif

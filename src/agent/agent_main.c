@@ -33,13 +33,13 @@ int agent_main(int argc, char **argv)
     int rc;
 
     switch (agent_flags_parse(argc, argv, &opts, err, sizeof(err))) {
-    case AGENT_FLAGS_HELP:
+    case FLAGS_HELP:
         fputs(agent_flags_usage(), stdout);
         return 0;
-    case AGENT_FLAGS_ERROR:
+    case FLAGS_ERROR:
         fprintf(stderr, "varde agent: %s\n", err);
         return 2;
-    case AGENT_FLAGS_OK:
+    case FLAGS_OK:
         break;
     }
     if (agent_capacity(&opts, err, sizeof(err)) < 0) {

@@ -16,13 +16,13 @@ int controller_main(int argc, char **argv)
     int rc;
 
     switch (ctl_flags_parse(argc, argv, &opts, err, sizeof(err))) {
-    case CTL_FLAGS_HELP:
+    case FLAGS_HELP:
         fputs(ctl_flags_usage(), stdout);
         return 0;
-    case CTL_FLAGS_ERROR:
+    case FLAGS_ERROR:
         fprintf(stderr, "varde controller: %s\n", err);
         return 2;
-    case CTL_FLAGS_OK:
+    case FLAGS_OK:
         break;
     }
     log_set_level(opts.log_level);

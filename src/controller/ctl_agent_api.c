@@ -19,6 +19,7 @@
 #include "controller/ctl_int.h"
 
 #include "transport/http.h"
+#include "util/flags.h"
 #include "util/log.h"
 
 #include <event2/http.h>
@@ -137,7 +138,7 @@ static int ctl_watch_query(struct evhttp_request *req, uint64_t *index,
     if (i != NULL && (i[0] < '0' || i[0] > '9' ||
                       (*index = strtoull(i, &end, 10), *end != '\0'))) {
         http_reply_error(req, 400, "index: expected a number");
-    } else if (w != NULL && (ctl_parse_duration(w, wait) < 0 ||
+    } else if (w != NULL && (flags_parse_duration(w, wait) < 0 ||
                              *wait > CTL_AGENT_WAIT_MAX_MS)) {
         http_reply_error(req, 400,
                          "wait: expected a duration up to 60s (\"30s\", "
@@ -348,7 +349,7 @@ void ctl_agent_api_cb(struct evhttp_request *req, void *arg)
         return;
     }
     snprintf(agent, sizeof(agent), "%.*s", (int)(slash - name), name);
-    if (!ctl_site_name_ok(agent)) {
+    if (!flags_name_ok(agent)) {
         http_reply_error(req, 400,
                          "agent name \"%s\": expected 1..64 of a-z, 0-9, "
                          "'-', '_' and '.', starting with a letter or digit",

@@ -3,6 +3,8 @@
 #include "controller/ctl_agents.h"
 
 #include "util/err.h"
+#include "util/flags.h"
+#include "util/labels.h"
 #include "util/num.h"
 
 #include <stdio.h>
@@ -168,12 +170,12 @@ static int ctl_get_cpu(const json_t *obj, uint64_t *out, char *err,
 
 static int ctl_label_cmp(const void *a, const void *b)
 {
-    return strcmp(((const struct ctl_label *)a)->key,
-                  ((const struct ctl_label *)b)->key);
+    return strcmp(((const struct label *)a)->key,
+                  ((const struct label *)b)->key);
 }
 
 /* OBJ.labels (absent: none) into *OUT, sorted. */
-static int ctl_get_labels(const json_t *obj, struct ctl_label **out, size_t *n,
+static int ctl_get_labels(const json_t *obj, struct label **out, size_t *n,
                           char *err, size_t errlen)
 {
     const json_t *labels = json_object_get(obj, "labels");
@@ -186,10 +188,10 @@ static int ctl_get_labels(const json_t *obj, struct ctl_label **out, size_t *n,
     if (labels == NULL || json_is_null(labels)) {
         return 0;
     }
-    if (!json_is_object(labels) || json_object_size(labels) > CTL_LABELS_MAX) {
+    if (!json_is_object(labels) || json_object_size(labels) > LABELS_MAX) {
         return err_fail(err, errlen,
                         "labels: expected an object of at most %d strings",
-                        CTL_LABELS_MAX);
+                        LABELS_MAX);
     }
     *out = calloc(json_object_size(labels) + 1, sizeof(**out));
     if (*out == NULL) {
@@ -199,7 +201,7 @@ static int ctl_get_labels(const json_t *obj, struct ctl_label **out, size_t *n,
     {
         const char *s = json_string_value(v);
 
-        if (s == NULL || !ctl_label_ok(key, strlen(key), s, strlen(s)) ||
+        if (s == NULL || !label_ok(key, strlen(key), s, strlen(s)) ||
             strlen(s) != json_string_length(v)) {
             return err_fail(err, errlen,
                             "labels: \"%.64s\": expected NAME: VALUE, NAME "
@@ -313,8 +315,8 @@ int ctl_agent_reg_parse(const char *body, size_t len, struct ctl_agent_reg *out,
     return rc;
 }
 
-static bool ctl_labels_equal(const struct ctl_label *a, size_t na,
-                             const struct ctl_label *b, size_t nb)
+static bool ctl_labels_equal(const struct label *a, size_t na,
+                             const struct label *b, size_t nb)
 {
     if (na != nb) {
         return false;
@@ -631,10 +633,10 @@ bool ctl_agent_labels_match(const struct ctl_agent *g, const json_t *labels)
 
     json_object_foreach((json_t *)labels, key, v)
     {
-        struct ctl_label k;
-        const struct ctl_label *have;
+        struct label k;
+        const struct label *have;
 
-        if (strlen(key) > CTL_LABEL_KEY_MAX || !json_is_string(v)) {
+        if (strlen(key) > LABEL_KEY_MAX || !json_is_string(v)) {
             return false;
         }
         memcpy(k.key, key, strlen(key) + 1);
@@ -702,7 +704,7 @@ static int ctl_agent_from_json(struct ctl_agents *a, const json_t *v, size_t i,
     uint64_t gi = 0;
 
     memset(&reg, 0, sizeof(reg));
-    if (!json_is_object(v) || name == NULL || !ctl_site_name_ok(name) ||
+    if (!json_is_object(v) || name == NULL || !flags_name_ok(name) ||
         ctl_agents_find(a, name) != NULL) {
         return err_fail(err, errlen, "agents[%zu].name: a name, once", i);
     }

@@ -35,6 +35,7 @@
 #include "controller/ctl_flags.h"
 #include "controller/ctl_state.h"
 #include "util/addr.h"
+#include "util/labels.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -73,7 +74,7 @@ struct ctl_agent {
     /* Persisted. */
     char name[CTL_AGENT_NAME_MAX + 1];
     struct addr addr; /* its own API (logs) */
-    struct ctl_label *labels;
+    struct label *labels;
     size_t n_labels; /* sorted by key */
     uint64_t cpu_milli, memory_mb;
     char boot_id[CTL_BOOT_ID_MAX + 1];
@@ -100,7 +101,7 @@ struct ctl_agents {
 /* What a register asks: parsed by ctl_agent_reg_parse(). */
 struct ctl_agent_reg {
     struct addr addr;
-    struct ctl_label *labels;
+    struct label *labels;
     size_t n_labels;
     uint64_t cpu_milli, memory_mb;
     char boot_id[CTL_BOOT_ID_MAX + 1];

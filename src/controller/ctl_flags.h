@@ -8,16 +8,15 @@
 #define VARDE_CTL_FLAGS_H
 
 #include "util/addr.h"
+#include "util/flags.h"
+#include "util/labels.h"
 #include "util/log.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define CTL_SITE_MAX 64                /* bytes in a site name */
-#define CTL_LABELS_MAX 64              /* labels a site carries */
-#define CTL_LABEL_KEY_MAX 64           /* bytes in a label's name */
-#define CTL_LABEL_VALUE_MAX 256        /* bytes in a label's value */
+#define CTL_SITE_MAX FLAGS_NAME_MAX    /* bytes in a site name */
 #define CTL_RAFT_MAX 9                 /* addresses in --raft */
 #define CTL_CPU_MAX_MILLI 65536000ull  /* 65536 cores, the cluster's bound */
 #define CTL_MEMORY_MAX_MB (1ull << 40) /* the cluster's bound */
@@ -28,15 +27,10 @@
 #define CTL_AGENT_TTL_MAX_MS 600000
 #define CTL_AGENT_TTL_DEFAULT_MS 5000
 
-struct ctl_label {
-    char key[CTL_LABEL_KEY_MAX + 1];
-    char value[CTL_LABEL_VALUE_MAX + 1];
-};
-
 struct ctl_opts {
     char site[CTL_SITE_MAX + 1];
     size_t n_labels;
-    struct ctl_label labels[CTL_LABELS_MAX]; /* sorted by key, keys unique */
+    struct label labels[LABELS_MAX]; /* sorted by key, keys unique */
     size_t n_raft;
     struct addr raft[CTL_RAFT_MAX]; /* in the given order, no duplicate */
     struct addr listen;
@@ -49,37 +43,18 @@ struct ctl_opts {
     enum log_level log_level;
 };
 
-enum ctl_flags_result {
-    CTL_FLAGS_OK = 0,
-    CTL_FLAGS_HELP = 1,   /* --help: print ctl_flags_usage() and exit 0 */
-    CTL_FLAGS_ERROR = -1, /* a one-line reason in ERR; exit 2 */
-};
-
-/* Parse ARGV (ARGV[0] is "controller") into *OUT. Flags take "--flag
- * VALUE" or "--flag=VALUE"; --site, --raft, --listen and --data-dir are
- * required. Every value is checked: the site name (1..64 of a-z, 0-9, '-',
- * '_', '.', starting with a letter or digit), labels (NAME=VALUE,...),
- * addresses, --cpu in cores to the thousandth, --memory-mb,
- * --heartbeat-interval and --agent-ttl as durations ("500ms", "1s"), and
- * --token-file as a path (read later, by the daemon). */
-enum ctl_flags_result ctl_flags_parse(int argc, char **argv,
-                                      struct ctl_opts *out, char *err,
-                                      size_t errlen);
+/* Parse ARGV (ARGV[0] is "controller") into *OUT (util/flags.h says how
+ * flags are taken; a flag given twice counts as its last). --site, --raft,
+ * --listen and --data-dir are required. Every value is checked: the site
+ * name (1..64 of a-z, 0-9, '-', '_', '.', starting with a letter or
+ * digit), labels (NAME=VALUE,...), addresses, --cpu in cores to the
+ * thousandth, --memory-mb, --heartbeat-interval and --agent-ttl as
+ * durations ("500ms", "1s"), and --token-file as a path (read later, by
+ * the daemon). */
+enum flags_result ctl_flags_parse(int argc, char **argv, struct ctl_opts *out,
+                                  char *err, size_t errlen);
 
 /* The --help text. */
 const char *ctl_flags_usage(void);
-
-/* Parse a duration: digits, then one unit of ms, s, m or h, nothing else
- * ("500ms", "30s"). Returns 0 with milliseconds in *OUT, or -1. */
-int ctl_parse_duration(const char *s, uint64_t *out);
-
-/* True when S is a valid site name (the rules of a job id); agents' names
- * follow the same rules. */
-bool ctl_site_name_ok(const char *s);
-
-/* True when KEY (KN bytes) and VALUE (VN bytes) make a valid label: a name
- * of 1..64 letters, digits, '-', '_', '.', '/' starting with a letter or
- * digit, and a value of at most 256 printable ASCII bytes. */
-bool ctl_label_ok(const char *key, size_t kn, const char *value, size_t vn);
 
 #endif

@@ -1,28 +1,15 @@
-/* node_flags.c - parse and check the flags of `varde raft`, from a table. */
+/* node_flags.c - the flags of `varde raft`: a table of handlers for
+ * util/flags.h, the defaults, how they fit together and the --help text
+ * (node_flags.h). */
 #include "node/node_flags.h"
+
 #include "util/err.h"
 
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define NODE_MS_MAX 600000 /* ten minutes: anything above is a typo */
 #define NODE_COUNT_MAX 1000000000ull
-
-struct node_flags_seen {
-    bool id, peers, data_dir, listen;
-};
-
-typedef int (*node_flag_fn)(struct node_opts *o, const char *value,
-                            struct node_flags_seen *seen, char *err,
-                            size_t errlen);
-
-struct node_flag {
-    const char *name;
-    bool takes_value;
-    node_flag_fn fn;
-};
 
 /* A decimal number of milliseconds, 1..NODE_MS_MAX, all of S. */
 static int parse_ms(const char *s, size_t n, uint32_t *out)
@@ -45,54 +32,45 @@ static int parse_ms(const char *s, size_t n, uint32_t *out)
     return 0;
 }
 
-static int flag_id(struct node_opts *o, const char *v,
-                   struct node_flags_seen *seen, char *err, size_t errlen)
+static int flag_id(void *opts, const char *v, char *err, size_t errlen)
 {
+    struct node_opts *o = opts;
+
     char why[128];
 
     if (peers_parse_id(v, &o->id, why, sizeof(why)) < 0) {
         return err_fail(err, errlen, "--id: %s", why);
     }
-    seen->id = true;
     return 0;
 }
 
-static int flag_peers(struct node_opts *o, const char *v,
-                      struct node_flags_seen *seen, char *err, size_t errlen)
+static int flag_peers(void *opts, const char *v, char *err, size_t errlen)
 {
-    seen->peers = true;
+    struct node_opts *o = opts;
+
     return peers_parse(v, &o->peers, err, errlen);
 }
 
-static int flag_data_dir(struct node_opts *o, const char *v,
-                         struct node_flags_seen *seen, char *err, size_t errlen)
+static int flag_data_dir(void *opts, const char *v, char *err, size_t errlen)
 {
-    if (v[0] == '\0') {
-        return err_fail(err, errlen, "--data-dir: empty path");
-    }
-    o->data_dir = v;
-    seen->data_dir = true;
-    return 0;
+    struct node_opts *o = opts;
+
+    return flags_path("data-dir", v, 0, &o->data_dir, err, errlen);
 }
 
-static int flag_listen(struct node_opts *o, const char *v,
-                       struct node_flags_seen *seen, char *err, size_t errlen)
+static int flag_listen(void *opts, const char *v, char *err, size_t errlen)
 {
-    char why[200];
+    struct node_opts *o = opts;
 
-    if (addr_parse(v, &o->listen, why, sizeof(why)) < 0) {
-        return err_fail(err, errlen, "--listen: %s", why);
-    }
-    seen->listen = true;
-    return 0;
+    return flags_addr("listen", v, &o->listen, err, errlen);
 }
 
-static int flag_election(struct node_opts *o, const char *v,
-                         struct node_flags_seen *seen, char *err, size_t errlen)
+static int flag_election(void *opts, const char *v, char *err, size_t errlen)
 {
+    struct node_opts *o = opts;
+
     const char *dash = strchr(v, '-');
 
-    (void)seen;
     if (dash == NULL || parse_ms(v, (size_t)(dash - v), &o->election_min_ms) ||
         parse_ms(dash + 1, strlen(dash + 1), &o->election_max_ms)) {
         return err_fail(err, errlen,
@@ -107,11 +85,10 @@ static int flag_election(struct node_opts *o, const char *v,
     return 0;
 }
 
-static int flag_heartbeat(struct node_opts *o, const char *v,
-                          struct node_flags_seen *seen, char *err,
-                          size_t errlen)
+static int flag_heartbeat(void *opts, const char *v, char *err, size_t errlen)
 {
-    (void)seen;
+    struct node_opts *o = opts;
+
     if (parse_ms(v, strlen(v), &o->heartbeat_ms) < 0) {
         return err_fail(err, errlen,
                         "--heartbeat-interval \"%s\": expected milliseconds, "
@@ -121,10 +98,10 @@ static int flag_heartbeat(struct node_opts *o, const char *v,
     return 0;
 }
 
-static int flag_site_ttl(struct node_opts *o, const char *v,
-                         struct node_flags_seen *seen, char *err, size_t errlen)
+static int flag_site_ttl(void *opts, const char *v, char *err, size_t errlen)
 {
-    (void)seen;
+    struct node_opts *o = opts;
+
     if (parse_ms(v, strlen(v), &o->site_ttl_ms) < 0 || o->site_ttl_ms < 100) {
         return err_fail(err, errlen,
                         "--site-ttl \"%s\": expected milliseconds, 100 to %d",
@@ -133,48 +110,37 @@ static int flag_site_ttl(struct node_opts *o, const char *v,
     return 0;
 }
 
-static int flag_token_file(struct node_opts *o, const char *v,
-                           struct node_flags_seen *seen, char *err,
-                           size_t errlen)
+static int flag_no_prevote(void *opts, const char *v, char *err, size_t errlen)
 {
-    (void)seen;
-    if (v[0] == '\0') {
-        return err_fail(err, errlen, "--token-file: expected a path");
-    }
-    o->token_file = v;
-    return 0;
-}
+    struct node_opts *o = opts;
 
-static int flag_no_prevote(struct node_opts *o, const char *v,
-                           struct node_flags_seen *seen, char *err,
-                           size_t errlen)
-{
-    (void)v, (void)seen, (void)err, (void)errlen;
+    (void)v, (void)err, (void)errlen;
     o->prevote = false;
     return 0;
 }
 
-static int flag_no_check_quorum(struct node_opts *o, const char *v,
-                                struct node_flags_seen *seen, char *err,
+static int flag_no_check_quorum(void *opts, const char *v, char *err,
                                 size_t errlen)
 {
-    (void)v, (void)seen, (void)err, (void)errlen;
+    struct node_opts *o = opts;
+
+    (void)v, (void)err, (void)errlen;
     o->check_quorum = false;
     return 0;
 }
 
-static int flag_log_level(struct node_opts *o, const char *v,
-                          struct node_flags_seen *seen, char *err,
-                          size_t errlen)
+static int flag_token_file(void *opts, const char *v, char *err, size_t errlen)
 {
-    (void)seen;
-    if (log_parse_level(v, &o->log_level) < 0) {
-        return err_fail(err, errlen,
-                        "--log-level \"%s\": expected debug, info, warn or "
-                        "error",
-                        v);
-    }
-    return 0;
+    struct node_opts *o = opts;
+
+    return flags_path("token-file", v, 0, &o->token_file, err, errlen);
+}
+
+static int flag_log_level(void *opts, const char *v, char *err, size_t errlen)
+{
+    struct node_opts *o = opts;
+
+    return flags_log_level("log-level", v, &o->log_level, err, errlen);
 }
 
 /* A decimal count, all of V, in MIN..NODE_COUNT_MAX. */
@@ -199,11 +165,11 @@ static int parse_count(const char *v, uint64_t min, uint64_t *out)
     return 0;
 }
 
-static int flag_snapshot_entries(struct node_opts *o, const char *v,
-                                 struct node_flags_seen *seen, char *err,
+static int flag_snapshot_entries(void *opts, const char *v, char *err,
                                  size_t errlen)
 {
-    (void)seen;
+    struct node_opts *o = opts;
+
     if (parse_count(v, 1, &o->snapshot_entries) < 0) {
         return err_fail(err, errlen,
                         "--snapshot-entries \"%s\": expected a count, 1 to "
@@ -213,11 +179,11 @@ static int flag_snapshot_entries(struct node_opts *o, const char *v,
     return 0;
 }
 
-static int flag_snapshot_keep(struct node_opts *o, const char *v,
-                              struct node_flags_seen *seen, char *err,
+static int flag_snapshot_keep(void *opts, const char *v, char *err,
                               size_t errlen)
 {
-    (void)seen;
+    struct node_opts *o = opts;
+
     if (parse_count(v, 0, &o->snapshot_keep) < 0) {
         return err_fail(err, errlen,
                         "--snapshot-keep \"%s\": expected a count, 0 to "
@@ -227,21 +193,30 @@ static int flag_snapshot_keep(struct node_opts *o, const char *v,
     return 0;
 }
 
-static const struct node_flag node_flags[] = {
-    {"id", true, flag_id},
-    {"peers", true, flag_peers},
-    {"data-dir", true, flag_data_dir},
-    {"listen", true, flag_listen},
-    {"election-timeout", true, flag_election},
-    {"heartbeat-interval", true, flag_heartbeat},
-    {"no-prevote", false, flag_no_prevote},
-    {"no-check-quorum", false, flag_no_check_quorum},
-    {"log-level", true, flag_log_level},
-    {"snapshot-entries", true, flag_snapshot_entries},
-    {"snapshot-keep", true, flag_snapshot_keep},
-    {"site-ttl", true, flag_site_ttl},
-    {"token-file", true, flag_token_file},
+enum { NODE_FLAG_LISTEN = 3 }; /* its index in node_flag_defs */
+
+static const struct flags_def node_flag_defs[] = {
+    {"id", flag_id, FLAGS_REQUIRED},
+    {"peers", flag_peers, FLAGS_REQUIRED},
+    {"data-dir", flag_data_dir, FLAGS_REQUIRED},
+    [NODE_FLAG_LISTEN] = {"listen", flag_listen, 0},
+    {"election-timeout", flag_election, 0},
+    {"heartbeat-interval", flag_heartbeat, 0},
+    {"no-prevote", flag_no_prevote, FLAGS_NO_VALUE},
+    {"no-check-quorum", flag_no_check_quorum, FLAGS_NO_VALUE},
+    {"log-level", flag_log_level, 0},
+    {"snapshot-entries", flag_snapshot_entries, 0},
+    {"snapshot-keep", flag_snapshot_keep, 0},
+    {"site-ttl", flag_site_ttl, 0},
+    {"token-file", flag_token_file, 0},
 };
+
+#define NODE_N_FLAGS (sizeof(node_flag_defs) / sizeof(node_flag_defs[0]))
+
+/* A flag given twice counts as its last, as it always has for `varde
+ * raft` (the agent refuses it): scripts append overrides. */
+static const struct flags_table node_flag_table = {"raft", node_flag_defs,
+                                                   NODE_N_FLAGS, false};
 
 const char *node_flags_usage(void)
 {
@@ -279,71 +254,17 @@ const char *node_flags_usage(void)
            "  --help                     this text\n";
 }
 
-static const struct node_flag *flag_find(const char *name, size_t n)
-{
-    for (size_t i = 0; i < sizeof(node_flags) / sizeof(node_flags[0]); i++) {
-        if (strlen(node_flags[i].name) == n &&
-            strncmp(node_flags[i].name, name, n) == 0) {
-            return &node_flags[i];
-        }
-    }
-    return NULL;
-}
-
-/* Parse the flag at ARGV[*I], taking its value from the next word if it has
- * no "=VALUE"; advances *I past what it used. */
-static int flag_one(int argc, char **argv, int *i, struct node_opts *o,
-                    struct node_flags_seen *seen, char *err, size_t errlen)
-{
-    const char *arg = argv[*i];
-    const char *eq, *value = NULL;
-    const struct node_flag *f;
-    size_t n;
-
-    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-        return err_fail(err, errlen,
-                        "unexpected argument \"%s\" (see "
-                        "varde raft --help)",
-                        arg);
-    }
-    eq = strchr(arg + 2, '=');
-    n = eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
-    value = eq ? eq + 1 : NULL;
-    f = flag_find(arg + 2, n);
-    if (f == NULL) {
-        return err_fail(err, errlen,
-                        "unknown flag \"%.*s\" (see varde raft --help)",
-                        (int)(n + 2), arg);
-    }
-    if (!f->takes_value && value != NULL) {
-        return err_fail(err, errlen, "--%s takes no value", f->name);
-    }
-    if (f->takes_value && value == NULL) {
-        if (*i + 1 >= argc) {
-            return err_fail(err, errlen, "--%s needs a value", f->name);
-        }
-        value = argv[++*i];
-    }
-    return f->fn(o, value ? value : "", seen, err, errlen);
-}
-
 /* How the flags fit together, once all are read. */
-static int flags_check(struct node_opts *o, const struct node_flags_seen *seen,
-                       char *err, size_t errlen)
+static int node_flags_check(struct node_opts *o, bool listen_given, char *err,
+                            size_t errlen)
 {
     const struct addr *self;
 
-    if (!seen->id || !seen->peers || !seen->data_dir) {
-        return err_fail(err, errlen, "missing %s (see varde raft --help)",
-                        !seen->id      ? "--id"
-                        : !seen->peers ? "--peers"
-                                       : "--data-dir");
-    }
     if (peers_check_member(&o->peers, o->id, err, errlen) < 0) {
         return -1;
     }
     self = peers_find(&o->peers, o->id);
-    if (!seen->listen) {
+    if (!listen_given) {
         o->listen = *self;
     }
     if (o->heartbeat_ms >= o->election_min_ms) {
@@ -355,11 +276,11 @@ static int flags_check(struct node_opts *o, const struct node_flags_seen *seen,
     return 0;
 }
 
-enum node_flags_result node_flags_parse(int argc, char **argv,
-                                        struct node_opts *out, char *err,
-                                        size_t errlen)
+enum flags_result node_flags_parse(int argc, char **argv, struct node_opts *out,
+                                   char *err, size_t errlen)
 {
-    struct node_flags_seen seen = {false, false, false, false};
+    bool given[NODE_N_FLAGS];
+    enum flags_result rc;
 
     memset(out, 0, sizeof(*out));
     out->election_min_ms = 150;
@@ -371,18 +292,12 @@ enum node_flags_result node_flags_parse(int argc, char **argv,
     out->snapshot_entries = 10000;
     out->snapshot_keep = 1000;
     out->site_ttl_ms = 10000;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            return NODE_FLAGS_HELP;
-        }
+    rc = flags_parse(&node_flag_table, argc, argv, out, given, err, errlen);
+    if (rc != FLAGS_OK) {
+        return rc;
     }
-    for (int i = 1; i < argc; i++) {
-        if (flag_one(argc, argv, &i, out, &seen, err, errlen) < 0) {
-            return NODE_FLAGS_ERROR;
-        }
+    if (node_flags_check(out, given[NODE_FLAG_LISTEN], err, errlen) < 0) {
+        return FLAGS_ERROR;
     }
-    if (flags_check(out, &seen, err, errlen) < 0) {
-        return NODE_FLAGS_ERROR;
-    }
-    return NODE_FLAGS_OK;
+    return FLAGS_OK;
 }

@@ -3,6 +3,7 @@
 #define VARDE_NODE_FLAGS_H
 
 #include "util/addr.h"
+#include "util/flags.h"
 #include "util/log.h"
 #include "util/peers.h"
 
@@ -27,18 +28,12 @@ struct node_opts {
     const char *token_file;    /* --token-file, or NULL */
 };
 
-enum node_flags_result {
-    NODE_FLAGS_OK = 0,
-    NODE_FLAGS_HELP = 1,   /* --help: print node_flags_usage() and exit 0 */
-    NODE_FLAGS_ERROR = -1, /* a one-line reason in ERR; exit 2 */
-};
-
-/* Parse ARGV (ARGV[0] is "raft") into *OUT, checking every value and how
- * they fit together (--id among --peers, heartbeat below the election
- * timeout). Flags take "--flag VALUE" or "--flag=VALUE". */
-enum node_flags_result node_flags_parse(int argc, char **argv,
-                                        struct node_opts *out, char *err,
-                                        size_t errlen);
+/* Parse ARGV (ARGV[0] is "raft") into *OUT (util/flags.h says how flags
+ * are taken; a flag given twice counts as its last), checking every value
+ * and how they fit together (--id among --peers, heartbeat below the
+ * election timeout). */
+enum flags_result node_flags_parse(int argc, char **argv, struct node_opts *out,
+                                   char *err, size_t errlen);
 
 /* The --help text. */
 const char *node_flags_usage(void);

@@ -18,13 +18,13 @@ int node_main(int argc, char **argv)
     int rc;
 
     switch (node_flags_parse(argc, argv, &opts, err, sizeof(err))) {
-    case NODE_FLAGS_HELP:
+    case FLAGS_HELP:
         fputs(node_flags_usage(), stdout);
         return 0;
-    case NODE_FLAGS_ERROR:
+    case FLAGS_ERROR:
         fprintf(stderr, "varde raft: %s\n", err);
         return 2;
-    case NODE_FLAGS_OK:
+    case FLAGS_OK:
         break;
     }
     /* Big buffers (snapshots, request bodies) come from mmap and go back
