@@ -9,19 +9,15 @@ Run by tests/cluster/run.py, or on its own:
 import json
 import os
 import re
-import select
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster  # noqa: E402
-from cluster import VARDE, Cluster, note, wait_until  # noqa: E402
+from cluster import VARDE, Cluster  # noqa: E402
 
 # Subcommands that exist, and ones that come later and must not be listed.
 BUILT = ["raft", "controller", "agent", "status", "kv", "job", "task",
@@ -49,26 +45,6 @@ def one_line(text):
 def free_port():
     """A port nothing listens on (bound, then released)."""
     return cluster.pick_ports(["127.0.0.1"])[0]
-
-
-def free_ports(n):
-    return cluster.pick_ports(["127.0.0.1"] * n)[0]
-
-
-def nodes_using(path):
-    """PIDs of running processes whose command line mentions PATH."""
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % d, "rb") as f:
-                cmd = f.read().decode(errors="replace")
-        except OSError:
-            continue
-        if path in cmd and "raft" in cmd:
-            pids.append(int(d))
-    return pids
 
 
 # ---------------------------------------------------------------------------
