@@ -1,15 +1,15 @@
 /* agent_upstream.c - register, heartbeat, watch (agent_upstream.h).
  *
- * Two links carry the requests, one at a time each (agent_link.h): one
+ * Two links carry the requests, one at a time each (transport/link.h): one
  * for register and heartbeats, one for the watch, which hangs for up to
  * 30 s. Every answer is handled in ups_step_cb(), outside libevent's
  * callbacks, so a handler may drop every connection.
  */
 #include "agent/agent_upstream.h"
 
-#include "agent/agent_link.h"
 #include "agent/agent_watch.h"
 #include "transport/http.h"
+#include "transport/link.h"
 #include "util/backoff.h"
 #include "util/log.h"
 
@@ -38,7 +38,7 @@ struct agent_upstream {
     const struct agent_opts *opts;
     struct agent_upstream_cbs cb;
     enum ups_phase phase;
-    struct agent_link ctl, watch;
+    struct link ctl, watch;
     struct event *step_ev, *retry_ev, *hb_ev, *watch_ev;
     struct backoff backoff;
     uint64_t rng;
@@ -72,28 +72,10 @@ static void ups_path(const struct agent_upstream *u, char *buf,
     snprintf(buf, UPS_PATH_MAX, "/v1/agents/%s/%s", u->opts->name, what);
 }
 
-/* "answered 503: ..." or "timed out", into BUF. */
-static void ups_describe(const struct agent_link_result *r, char *buf,
-                         size_t len)
-{
-    json_t *doc =
-        r->status && r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
-    const char *msg = json_string_value(json_object_get(doc, "error"));
-
-    if (r->status == 0) {
-        snprintf(buf, len, "%s", r->why);
-    } else {
-        snprintf(buf, len, "answered %d: %.200s", r->status,
-                 msg ? msg : "(no error message)");
-    }
-    json_decref(doc);
-    http_printable(buf);
-}
-
 static void ups_drop_all(struct agent_upstream *u)
 {
-    agent_link_cancel(&u->ctl);
-    agent_link_cancel(&u->watch);
+    link_cancel(&u->ctl);
+    link_cancel(&u->watch);
     evtimer_del(u->hb_ev);
     evtimer_del(u->watch_ev);
     evtimer_del(u->retry_ev);
@@ -161,8 +143,8 @@ static void ups_register(struct agent_upstream *u)
     u->phase = UPS_REGISTERING;
     u->st.connected = false;
     ups_path(u, path, "register");
-    agent_link_send(&u->ctl, UPS_REGISTER, AGENT_CALL_TIMEOUT_MS,
-                    EVHTTP_REQ_POST, path, body ? body : "{}", body ? len : 2);
+    link_send(&u->ctl, &u->opts->controller, UPS_REGISTER, 0, EVHTTP_REQ_POST,
+              path, body ? body : "{}", body ? len : 2);
     free(body);
 }
 
@@ -189,8 +171,8 @@ static void ups_watch(struct agent_upstream *u, uint64_t index)
     ups_path(u, path, what);
     u->watch_index = index;
     u->watch_sent_ms = ups_now_ms();
-    agent_link_send(&u->watch, UPS_WATCH, AGENT_WATCH_TIMEOUT_MS,
-                    EVHTTP_REQ_GET, path, NULL, 0);
+    link_send(&u->watch, &u->opts->controller, UPS_WATCH, 0, EVHTTP_REQ_GET,
+              path, NULL, 0);
 }
 
 static void ups_watch_cb(evutil_socket_t fd, short what, void *arg)
@@ -198,7 +180,7 @@ static void ups_watch_cb(evutil_socket_t fd, short what, void *arg)
     struct agent_upstream *u = arg;
 
     (void)fd, (void)what;
-    if (u->phase == UPS_CONNECTED && !agent_link_busy(&u->watch)) {
+    if (u->phase == UPS_CONNECTED && !link_busy(&u->watch)) {
         ups_watch(u, u->cb.index(u->cb.arg));
     }
 }
@@ -221,8 +203,7 @@ static void ups_watch_next(struct agent_upstream *u)
     ups_watch(u, index);
 }
 
-static void ups_on_watch(struct agent_upstream *u,
-                         const struct agent_link_result *r)
+static void ups_on_watch(struct agent_upstream *u, const struct link_result *r)
 {
     struct timeval tv = ups_tv(UPS_BAD_ANSWER_RETRY_MS);
     char why[300];
@@ -236,7 +217,7 @@ static void ups_on_watch(struct agent_upstream *u,
         ups_watch_next(u);
         return;
     }
-    ups_describe(r, why, sizeof(why));
+    link_describe(r, why, sizeof(why));
     if (r->status == 404) {
         log_info("upstream",
                  "controller %s: tasks watch: %s -> register agent %s again",
@@ -303,7 +284,7 @@ static const char *ups_refusal(int status)
 }
 
 static void ups_on_register(struct agent_upstream *u,
-                            const struct agent_link_result *r)
+                            const struct link_result *r)
 {
     char why[300];
 
@@ -311,7 +292,7 @@ static void ups_on_register(struct agent_upstream *u,
         ups_connected(u, r->body ? r->body : "", r->len);
         return;
     }
-    ups_describe(r, why, sizeof(why));
+    link_describe(r, why, sizeof(why));
     u->st.conflicts += r->status == 409;
     ups_wait(u, ups_refusal(r->status), "register: %s", why);
 }
@@ -329,7 +310,7 @@ static void ups_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     evtimer_add(u->hb_ev, &tv);
-    if (agent_link_busy(&u->ctl)) {
+    if (link_busy(&u->ctl)) {
         return; /* the last one is still out: skip a beat */
     }
     body = u->cb.heartbeat_body(u->cb.arg, &len);
@@ -337,13 +318,13 @@ static void ups_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     ups_path(u, path, "heartbeat");
-    agent_link_send(&u->ctl, UPS_HEARTBEAT, AGENT_CALL_TIMEOUT_MS,
-                    EVHTTP_REQ_POST, path, body, len);
+    link_send(&u->ctl, &u->opts->controller, UPS_HEARTBEAT, 0, EVHTTP_REQ_POST,
+              path, body, len);
     free(body);
 }
 
 static void ups_on_heartbeat(struct agent_upstream *u,
-                             const struct agent_link_result *r)
+                             const struct link_result *r)
 {
     char why[300];
 
@@ -353,7 +334,7 @@ static void ups_on_heartbeat(struct agent_upstream *u,
         return;
     }
     u->st.heartbeat_failures++;
-    ups_describe(r, why, sizeof(why));
+    link_describe(r, why, sizeof(why));
     if (r->status == 404) {
         log_info("upstream",
                  "controller %s: heartbeat: %s -> register agent %s again",
@@ -368,11 +349,11 @@ static void ups_on_heartbeat(struct agent_upstream *u,
  * The loop.
  */
 
-static void ups_take(struct agent_upstream *u, struct agent_link *l)
+static void ups_take(struct agent_upstream *u, struct link *l)
 {
-    struct agent_link_result r;
+    struct link_result r;
 
-    if (!agent_link_take(l, &r)) {
+    if (!link_take(l, &r)) {
         return;
     }
     switch (r.call) {
@@ -423,10 +404,10 @@ struct agent_upstream *agent_upstream_new(struct event_base *base,
         agent_upstream_free(u);
         return NULL;
     }
-    agent_link_init(&u->ctl, base, &opts->controller, opts->listen.host,
-                    UPS_SMALL_BODY, u->step_ev);
-    agent_link_init(&u->watch, base, &opts->controller, opts->listen.host,
-                    AGENT_WATCH_MAX_BODY, u->step_ev);
+    link_init(&u->ctl, base, opts->listen.host, AGENT_CALL_TIMEOUT_MS,
+              UPS_SMALL_BODY, u->step_ev);
+    link_init(&u->watch, base, opts->listen.host, AGENT_WATCH_TIMEOUT_MS,
+              AGENT_WATCH_MAX_BODY, u->step_ev);
     return u;
 }
 
@@ -453,8 +434,8 @@ void agent_upstream_free(struct agent_upstream *u)
     if (u == NULL) {
         return;
     }
-    agent_link_cancel(&u->ctl);
-    agent_link_cancel(&u->watch);
+    link_cancel(&u->ctl);
+    link_cancel(&u->watch);
     ups_free_event(u->step_ev);
     ups_free_event(u->retry_ev);
     ups_free_event(u->hb_ev);

@@ -1,7 +1,7 @@
 /* ctl_relay.c - pass a request on, answer with what comes back
  * (ctl_relay.h).
  *
- * How libevent 2.1 ends an outgoing request (see ctl_link.c): the done
+ * How libevent 2.1 ends an outgoing request (see transport/link.c): the done
  * callback runs once, with the request on an answer or NULL when there
  * was none; with a chunked callback set, every piece of the body goes
  * through it first. The client's request stays ours until we reply; if

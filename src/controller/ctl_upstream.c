@@ -2,7 +2,7 @@
  * report (ctl_upstream.h).
  *
  * Four kinds of link carry the requests, each one request at a time
- * (ctl_link.h): a probe per --raft address (GET /v1/status), one for
+ * (transport/link.h): a probe per --raft address (GET /v1/status), one for
  * register and heartbeats, one for the assignments watch (it hangs up to
  * 30 s) and one for report batches (never two in flight). Every answer is
  * handled in ups_step_cb(), outside libevent's callbacks, so a handler may
@@ -10,8 +10,8 @@
  */
 #include "controller/ctl_upstream.h"
 
-#include "controller/ctl_link.h"
 #include "transport/http.h"
+#include "transport/link.h"
 #include "util/backoff.h"
 #include "util/log.h"
 
@@ -50,7 +50,7 @@ struct ctl_upstream {
     bool has_leader;
     struct addr last_leader; /* the last one adopted, when had_leader */
     bool had_leader;
-    struct ctl_link links[UPS_LINKS];
+    struct link links[UPS_LINKS];
     size_t n_links;
     size_t probing, answered; /* probes out, and answered, in FINDING */
     struct event *step_ev, *retry_ev, *hb_ev, *watch_ev;
@@ -92,7 +92,7 @@ static void ups_path(const struct ctl_upstream *u, char *buf, const char *what)
 static void ups_drop_all(struct ctl_upstream *u)
 {
     for (size_t i = 0; i < u->n_links; i++) {
-        ctl_link_cancel(&u->links[i]);
+        link_cancel(&u->links[i]);
     }
     evtimer_del(u->hb_ev);
     evtimer_del(u->watch_ev);
@@ -137,8 +137,8 @@ static void ups_find(struct ctl_upstream *u)
     u->probing = u->opts->n_raft;
     u->answered = 0;
     for (size_t i = 0; i < u->opts->n_raft; i++) {
-        ctl_link_send(&u->links[UPS_LINK_PROBE + i], &u->opts->raft[i],
-                      UPS_STATUS, i, EVHTTP_REQ_GET, "/v1/status", NULL, 0);
+        link_send(&u->links[UPS_LINK_PROBE + i], &u->opts->raft[i], UPS_STATUS,
+                  i, EVHTTP_REQ_GET, "/v1/status", NULL, 0);
     }
 }
 
@@ -183,7 +183,7 @@ static void ups_adopt(struct ctl_upstream *u, const struct addr *addr,
                       const char *how)
 {
     for (size_t i = 0; i < u->n_links; i++) {
-        ctl_link_cancel(&u->links[i]);
+        link_cancel(&u->links[i]);
     }
     evtimer_del(u->hb_ev);
     evtimer_del(u->watch_ev);
@@ -200,8 +200,7 @@ static void ups_adopt(struct ctl_upstream *u, const struct addr *addr,
     ups_register(u);
 }
 
-static void ups_on_status(struct ctl_upstream *u,
-                          const struct ctl_link_result *r)
+static void ups_on_status(struct ctl_upstream *u, const struct link_result *r)
 {
     const struct addr *asked = &u->opts->raft[r->tag];
     struct addr leader;
@@ -229,24 +228,8 @@ static void ups_on_status(struct ctl_upstream *u,
  * Answers that are not a success.
  */
 
-/* "answered 503: not the leader" or "timed out", into BUF. */
-static void ups_describe(const struct ctl_link_result *r, char *buf, size_t len)
-{
-    json_t *doc = r->status ? json_loadb(r->body, r->len, 0, NULL) : NULL;
-    const char *msg = json_string_value(json_object_get(doc, "error"));
-
-    if (r->status == 0) {
-        snprintf(buf, len, "%s", r->why);
-    } else {
-        snprintf(buf, len, "answered %d: %.200s", r->status,
-                 msg ? msg : "(no error message)");
-    }
-    json_decref(doc);
-    http_printable(buf);
-}
-
 /* The leader a 503 "not the leader" names; -1 when it names none. */
-static int ups_hint(const struct ctl_link_result *r, struct addr *out)
+static int ups_hint(const struct link_result *r, struct addr *out)
 {
     json_t *doc = json_loadb(r->body, r->len, 0, NULL);
     const char *text = json_string_value(json_object_get(doc, "leader"));
@@ -260,12 +243,12 @@ static int ups_hint(const struct ctl_link_result *r, struct addr *out)
 /* What to do after WHAT (a call to the leader) failed as R says: follow a
  * leader hint, register again, or wait and find the leader again. */
 static void ups_refused(struct ctl_upstream *u, const char *what,
-                        const struct ctl_link_result *r)
+                        const struct link_result *r)
 {
     struct addr hint;
     char why[300], how[128];
 
-    ups_describe(r, why, sizeof(why));
+    link_describe(r, why, sizeof(why));
     if (r->status == 503 && ups_hint(r, &hint) == 0 &&
         !addr_equal(&hint, &u->leader) && u->hops < CTL_MAX_HINT_HOPS) {
         u->hops++;
@@ -277,8 +260,8 @@ static void ups_refused(struct ctl_upstream *u, const char *what,
     if (r->status == 404 && r->call != UPS_REGISTER) {
         log_info("upstream", "leader %s: %s: %s -> register site %s again",
                  u->leader.text, what, why, u->opts->site);
-        ctl_link_cancel(&u->links[UPS_LINK_WATCH]);
-        ctl_link_cancel(&u->links[UPS_LINK_REPORT]);
+        link_cancel(&u->links[UPS_LINK_WATCH]);
+        link_cancel(&u->links[UPS_LINK_REPORT]);
         evtimer_del(u->watch_ev);
         ups_register(u);
         return;
@@ -318,8 +301,8 @@ static void ups_send_register(struct ctl_upstream *u, int call)
 
     u->reregister = false;
     ups_path(u, path, "register");
-    ctl_link_send(&u->links[UPS_LINK_CTL], &u->leader, call, 0, EVHTTP_REQ_POST,
-                  path, body ? body : "{}", body ? strlen(body) : 2);
+    link_send(&u->links[UPS_LINK_CTL], &u->leader, call, 0, EVHTTP_REQ_POST,
+              path, body ? body : "{}", body ? strlen(body) : 2);
     free(body);
 }
 
@@ -379,8 +362,7 @@ static void ups_connected(struct ctl_upstream *u, const json_t *doc,
     ups_kick(u);
 }
 
-static void ups_on_register(struct ctl_upstream *u,
-                            const struct ctl_link_result *r)
+static void ups_on_register(struct ctl_upstream *u, const struct link_result *r)
 {
     json_t *doc =
         r->status == 200 ? json_loadb(r->body, r->len, 0, NULL) : NULL;
@@ -406,15 +388,15 @@ static void ups_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
     if (u->phase != UPS_CONNECTED) {
         return;
     }
-    if (!ctl_link_busy(&u->links[UPS_LINK_CTL]) && u->reregister) {
+    if (!link_busy(&u->links[UPS_LINK_CTL]) && u->reregister) {
         ups_send_register(u, UPS_REREGISTER);
-    } else if (!ctl_link_busy(&u->links[UPS_LINK_CTL])) {
+    } else if (!link_busy(&u->links[UPS_LINK_CTL])) {
         char *body = u->cb.heartbeat_body(u->cb.arg);
 
         ups_path(u, path, "heartbeat");
-        ctl_link_send(&u->links[UPS_LINK_CTL], &u->leader, UPS_HEARTBEAT, 0,
-                      EVHTTP_REQ_POST, path, body ? body : "{}",
-                      body ? strlen(body) : 2);
+        link_send(&u->links[UPS_LINK_CTL], &u->leader, UPS_HEARTBEAT, 0,
+                  EVHTTP_REQ_POST, path, body ? body : "{}",
+                  body ? strlen(body) : 2);
         free(body);
     }
     ups_kick(u); /* a batch that could not be saved is tried again */
@@ -422,7 +404,7 @@ static void ups_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 
 /* The answer to a register sent while connected (the capacity changed). */
 static void ups_on_reregister(struct ctl_upstream *u,
-                              const struct ctl_link_result *r)
+                              const struct link_result *r)
 {
     json_t *doc =
         r->status == 200 ? json_loadb(r->body, r->len, 0, NULL) : NULL;
@@ -448,7 +430,7 @@ static void ups_on_reregister(struct ctl_upstream *u,
 }
 
 static void ups_on_heartbeat(struct ctl_upstream *u,
-                             const struct ctl_link_result *r)
+                             const struct link_result *r)
 {
     json_t *doc =
         r->status == 200 ? json_loadb(r->body, r->len, 0, NULL) : NULL;
@@ -483,8 +465,8 @@ static void ups_watch(struct ctl_upstream *u, uint64_t index)
              (unsigned long long)index, CTL_WATCH_WAIT_S);
     ups_path(u, path, what);
     u->watch_sent_ms = ups_now_ms();
-    ctl_link_send(&u->links[UPS_LINK_WATCH], &u->leader, UPS_WATCH, index,
-                  EVHTTP_REQ_GET, path, NULL, 0);
+    link_send(&u->links[UPS_LINK_WATCH], &u->leader, UPS_WATCH, index,
+              EVHTTP_REQ_GET, path, NULL, 0);
 }
 
 /* The next watch, past the index held. A site whose assignments never
@@ -503,14 +485,12 @@ static void ups_watch_cb(evutil_socket_t fd, short what, void *arg)
     struct ctl_upstream *u = arg;
 
     (void)fd, (void)what;
-    if (u->phase == UPS_CONNECTED &&
-        !ctl_link_busy(&u->links[UPS_LINK_WATCH])) {
+    if (u->phase == UPS_CONNECTED && !link_busy(&u->links[UPS_LINK_WATCH])) {
         ups_watch_next(u);
     }
 }
 
-static void ups_on_watch(struct ctl_upstream *u,
-                         const struct ctl_link_result *r)
+static void ups_on_watch(struct ctl_upstream *u, const struct link_result *r)
 {
     uint64_t before = u->cb.index(u->cb.arg);
     struct timeval tv = ups_tv(UPS_WATCH_MIN_GAP_MS);
@@ -550,8 +530,7 @@ static void ups_kick(struct ctl_upstream *u)
     char path[UPS_PATH_MAX];
     uint64_t seq;
 
-    if (u->phase != UPS_CONNECTED ||
-        ctl_link_busy(&u->links[UPS_LINK_REPORT])) {
+    if (u->phase != UPS_CONNECTED || link_busy(&u->links[UPS_LINK_REPORT])) {
         return;
     }
     batch = u->cb.next_batch(u->cb.arg, &seq);
@@ -571,14 +550,13 @@ static void ups_kick(struct ctl_upstream *u)
     u->report_count = json_array_size(batch);
     u->st.batches_sent++;
     u->st.report_seq_sent = seq;
-    ctl_link_send(&u->links[UPS_LINK_REPORT], &u->leader, UPS_REPORTS, seq,
-                  EVHTTP_REQ_POST, path, body, strlen(body));
+    link_send(&u->links[UPS_LINK_REPORT], &u->leader, UPS_REPORTS, seq,
+              EVHTTP_REQ_POST, path, body, strlen(body));
     free(body);
 }
 
 static void ups_on_reports_ok(struct ctl_upstream *u,
-                              const struct ctl_link_result *r,
-                              const json_t *doc)
+                              const struct link_result *r, const json_t *doc)
 {
     uint64_t applied_to;
 
@@ -607,8 +585,7 @@ static void ups_on_reports_ok(struct ctl_upstream *u,
     ups_kick(u);
 }
 
-static void ups_on_reports(struct ctl_upstream *u,
-                           const struct ctl_link_result *r)
+static void ups_on_reports(struct ctl_upstream *u, const struct link_result *r)
 {
     json_t *doc =
         r->status == 200 ? json_loadb(r->body, r->len, 0, NULL) : NULL;
@@ -621,7 +598,7 @@ static void ups_on_reports(struct ctl_upstream *u,
     if (r->status == 200) {
         ups_on_reports_ok(u, r, doc);
     } else if (r->status == 400 || r->status == 413) {
-        ups_describe(r, why, sizeof(why));
+        link_describe(r, why, sizeof(why));
         log_error("upstream",
                   "leader %s refused report batch %llu (%zu tasks): %s -> "
                   "drop it",
@@ -639,8 +616,7 @@ static void ups_on_reports(struct ctl_upstream *u,
  * The step: every recorded answer, outside libevent's callbacks.
  */
 
-static void ups_dispatch(struct ctl_upstream *u,
-                         const struct ctl_link_result *r)
+static void ups_dispatch(struct ctl_upstream *u, const struct link_result *r)
 {
     switch (r->call) {
     case UPS_STATUS:
@@ -669,11 +645,11 @@ static void ups_dispatch(struct ctl_upstream *u,
 static void ups_step_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct ctl_upstream *u = arg;
-    struct ctl_link_result r;
+    struct link_result r;
 
     (void)fd, (void)what;
     for (size_t i = 0; i < u->n_links; i++) {
-        if (ctl_link_take(&u->links[i], &r)) {
+        if (link_take(&u->links[i], &r)) {
             ups_dispatch(u, &r);
             free(r.body);
         }
@@ -708,16 +684,15 @@ struct ctl_upstream *ctl_upstream_new(struct event_base *base,
         return NULL;
     }
     u->n_links = UPS_LINK_PROBE + opts->n_raft;
-    ctl_link_init(&u->links[UPS_LINK_CTL], base, opts->listen.host,
-                  CTL_CALL_TIMEOUT_MS, UPS_SMALL_BODY, u->step_ev);
-    ctl_link_init(&u->links[UPS_LINK_WATCH], base, opts->listen.host,
-                  (CTL_WATCH_WAIT_S + 15) * 1000, CTL_WATCH_MAX_BODY,
-                  u->step_ev);
-    ctl_link_init(&u->links[UPS_LINK_REPORT], base, opts->listen.host,
-                  CTL_REPORT_TIMEOUT_MS, UPS_SMALL_BODY, u->step_ev);
+    link_init(&u->links[UPS_LINK_CTL], base, opts->listen.host,
+              CTL_CALL_TIMEOUT_MS, UPS_SMALL_BODY, u->step_ev);
+    link_init(&u->links[UPS_LINK_WATCH], base, opts->listen.host,
+              (CTL_WATCH_WAIT_S + 15) * 1000, CTL_WATCH_MAX_BODY, u->step_ev);
+    link_init(&u->links[UPS_LINK_REPORT], base, opts->listen.host,
+              CTL_REPORT_TIMEOUT_MS, UPS_SMALL_BODY, u->step_ev);
     for (size_t i = 0; i < opts->n_raft; i++) {
-        ctl_link_init(&u->links[UPS_LINK_PROBE + i], base, opts->listen.host,
-                      CTL_PROBE_TIMEOUT_MS, UPS_SMALL_BODY, u->step_ev);
+        link_init(&u->links[UPS_LINK_PROBE + i], base, opts->listen.host,
+                  CTL_PROBE_TIMEOUT_MS, UPS_SMALL_BODY, u->step_ev);
     }
     return u;
 }
@@ -757,7 +732,7 @@ void ctl_upstream_free(struct ctl_upstream *u)
         return;
     }
     for (size_t i = 0; i < u->n_links; i++) {
-        ctl_link_cancel(&u->links[i]);
+        link_cancel(&u->links[i]);
     }
     if (u->step_ev != NULL) {
         event_free(u->step_ev);

@@ -1,18 +1,19 @@
-/* ctl_link.h - one HTTP request at a time to a raft node, its answer kept
- * for later.
+/* link.h - one HTTP request at a time to a peer, its answer kept for the
+ * owner to take outside libevent's callbacks.
  *
- * A link is a keep-alive evhttp connection bound to the controller's own
- * host, carrying at most one request. libevent's callback does nothing but
- * copy the answer (status and body) into the link and activate the
- * owner's step event; the owner takes it from there with ctl_link_take(),
- * outside libevent's callbacks, where it may send, cancel and free
- * connections freely. Every request ends in exactly one recorded result,
- * unless it is cancelled: a reply, or status 0 with a reason (could not
- * connect, timed out, connection lost), including a request that could not
- * even be sent.
+ * A link is a keep-alive evhttp connection, bound to the daemon's own host
+ * (the host of its --listen), carrying at most one request: an agent's
+ * calls to its controller, a controller's calls to the raft leader.
+ * libevent's callback only records the answer (status and body) and
+ * activates the owner's step event; the owner takes the result with
+ * link_take() from that event, outside libevent's callbacks, where it may
+ * send, cancel and free freely. Every request ends in exactly one result
+ * unless it is cancelled: an answer, or status 0 with a reason (cannot
+ * connect, timed out, connection lost), a request that could not even be
+ * sent included.
  */
-#ifndef VARDE_CTL_LINK_H
-#define VARDE_CTL_LINK_H
+#ifndef VARDE_LINK_H
+#define VARDE_LINK_H
 
 #include "util/addr.h"
 
@@ -24,8 +25,8 @@
 struct event;
 struct event_base;
 
-struct ctl_link {
-    /* Set by ctl_link_init(). */
+struct link {
+    /* Set by link_init(). */
     struct event_base *base;
     const char *local_host; /* bound for connecting; outlives the link */
     unsigned timeout_ms;    /* connect + request + answer */
@@ -47,8 +48,8 @@ struct ctl_link {
     size_t len;
 };
 
-/* What a request came to, handed over by ctl_link_take(). */
-struct ctl_link_result {
+/* What a request came to, handed over by link_take(). */
+struct link_result {
     int call;
     uint64_t tag;
     int status;      /* 0: no answer, see why */
@@ -58,29 +59,35 @@ struct ctl_link_result {
     size_t len;
 };
 
-/* Prepare L (no connection yet). */
-void ctl_link_init(struct ctl_link *l, struct event_base *base,
-                   const char *local_host, unsigned timeout_ms, size_t max_body,
-                   struct event *step_ev);
+/* Prepare L (no connection yet): requests from LOCAL_HOST, each answered
+ * within TIMEOUT_MS with at most MAX_BODY bytes, STEP_EV activated when a
+ * result waits. */
+void link_init(struct link *l, struct event_base *base, const char *local_host,
+               unsigned timeout_ms, size_t max_body, struct event *step_ev);
 
 /* True while a request is in flight or its result waits. */
-bool ctl_link_busy(const struct ctl_link *l);
+bool link_busy(const struct link *l);
 
 /* Send METHOD PATH with LEN bytes of BODY (copied; a JSON body when LEN >
  * 0) to TO, tagged CALL (> 0) and TAG, on a connection to TO (the one L
  * has, or a new one when L had another address). When L is busy, its
  * request is cancelled first. A request that cannot be sent is recorded
  * as failed at once (the step event runs later, never inside this call). */
-void ctl_link_send(struct ctl_link *l, const struct addr *to, int call,
-                   uint64_t tag, enum evhttp_cmd_type method, const char *path,
-                   const char *body, size_t len);
+void link_send(struct link *l, const struct addr *to, int call, uint64_t tag,
+               enum evhttp_cmd_type method, const char *path, const char *body,
+               size_t len);
 
 /* Take L's result into *R and make L idle. Returns false (R untouched)
  * when no result waits. */
-bool ctl_link_take(struct ctl_link *l, struct ctl_link_result *r);
+bool link_take(struct link *l, struct link_result *r);
 
 /* Forget the request in flight (no result will be recorded) and close the
  * connection, if any. L stays usable. */
-void ctl_link_cancel(struct ctl_link *l);
+void link_cancel(struct link *l);
+
+/* What went wrong with R, for a log line, into BUF (LEN bytes, printable
+ * ASCII): "answered 503: not the leader" (the answer's "error"), or why
+ * there was no answer ("timed out"). */
+void link_describe(const struct link_result *r, char *buf, size_t len);
 
 #endif
