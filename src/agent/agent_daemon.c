@@ -14,19 +14,17 @@
 
 #include "agent/agent_proc.h"
 #include "agent/agent_sys.h"
+#include "storage/datadir.h"
 #include "transport/http.h"
 #include "util/err.h"
 #include "util/log.h"
 
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -180,50 +178,11 @@ static int daemon_load(struct agent *a, char *err, size_t errlen)
  * The data dir.
  */
 
-static int daemon_mkdir_p(const char *dir, char *err, size_t errlen)
-{
-    char path[PATH_MAX];
-    size_t n = strlen(dir);
-    struct stat st;
-
-    if (n == 0 || n >= sizeof(path)) {
-        return err_fail(err, errlen, "data dir: bad path");
-    }
-    memcpy(path, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (path[i] != '/' && path[i] != '\0') {
-            continue;
-        }
-        path[i] = '\0';
-        if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-            return err_fail(err, errlen, "create data dir %s: %s", path,
-                            strerror(errno));
-        }
-        path[i] = dir[i];
-    }
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        return err_fail(err, errlen, "data dir %s is not a directory", dir);
-    }
-    return 0;
-}
-
 static int daemon_lock(struct agent *a, char *err, size_t errlen)
 {
-    char path[PATH_MAX];
-
-    if (daemon_mkdir_p(a->opts->data_dir, err, errlen) < 0) {
-        return -1;
-    }
-    snprintf(path, sizeof(path), "%s/LOCK", a->opts->data_dir);
-    a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    a->lock_fd = datadir_lock(a->opts->data_dir, NULL, err, errlen);
     if (a->lock_fd < 0) {
-        return err_fail(err, errlen, "open %s: %s", path, strerror(errno));
-    }
-    if (flock(a->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        return err_fail(err, errlen,
-                        "data dir %s is in use by another agent (%s is "
-                        "locked)",
-                        a->opts->data_dir, path);
+        return -1;
     }
     if (asprintf(&a->tasks_dir, "%s/tasks", a->opts->data_dir) < 0) {
         a->tasks_dir = NULL;

@@ -1,18 +1,14 @@
 /* agent_store.c - agent.json: encode, decode, save, load (agent_store.h). */
 #include "agent/agent_store.h"
 
-#include "storage/sio.h"
+#include "storage/datadir.h"
 #include "util/err.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define STORE_FORMAT 1
 #define STORE_MAX_INT (1ll << 53)
@@ -378,78 +374,15 @@ void agent_store_doc_free(struct agent_store_doc *doc)
  * The file.
  */
 
-static int store_path(char *buf, const char *dir, const char *suffix)
-{
-    int n = snprintf(buf, PATH_MAX, "%s/" AGENT_STORE_FILE "%s", dir, suffix);
-
-    return n < 0 || n >= PATH_MAX ? -1 : 0;
-}
-
 int agent_store_save(const char *dir, const char *text, size_t len, char *err,
                      size_t errlen)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
-    int fd;
-
-    if (store_path(path, dir, "") < 0 || store_path(tmp, dir, ".tmp") < 0) {
-        return err_fail(err, errlen, "%s: path too long", dir);
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        return err_fail(err, errlen, "create %s: %s", tmp, strerror(errno));
-    }
-    if (sio_write_all(fd, text, len) < 0 || sio_fsync(fd) < 0) {
-        err_fail(err, errlen, "write %s: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    if (close(fd) < 0 || sio_rename(tmp, path) < 0) {
-        err_fail(err, errlen, "replace %s: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (sio_fsync_dir(dir) < 0) {
-        return err_fail(err, errlen, "fsync %s: %s", dir, strerror(errno));
-    }
-    return 0;
+    return datadir_replace(dir, AGENT_STORE_FILE, text, len, err, errlen);
 }
 
 int agent_store_load(const char *dir, char **text, size_t *len, char *err,
                      size_t errlen)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
-    struct stat st;
-    ssize_t got;
-    char *buf;
-    int fd;
-
-    if (store_path(path, dir, "") < 0 || store_path(tmp, dir, ".tmp") < 0) {
-        return err_fail(err, errlen, "%s: path too long", dir);
-    }
-    unlink(tmp);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return errno == ENOENT ? 0
-                               : err_fail(err, errlen, "open %s: %s", path,
-                                          strerror(errno));
-    }
-    if (fstat(fd, &st) < 0 || st.st_size > (off_t)AGENT_STORE_MAX ||
-        (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-        close(fd);
-        return err_fail(err, errlen,
-                        "%s: unreadable, over %u bytes, or out of memory", path,
-                        AGENT_STORE_MAX);
-    }
-    got = sio_pread_full(fd, buf, (size_t)st.st_size, 0);
-    close(fd);
-    if (got != st.st_size) {
-        free(buf);
-        return err_fail(err, errlen, "read %s: %s", path,
-                        got < 0 ? strerror(errno) : "short read");
-    }
-    buf[got] = '\0';
-    *text = buf;
-    *len = (size_t)got;
-    return 1;
+    return datadir_read(dir, AGENT_STORE_FILE, AGENT_STORE_MAX, text, len, err,
+                        errlen);
 }

@@ -19,6 +19,7 @@
 #include "controller/ctl_int.h"
 
 #include "controller/ctl_file.h"
+#include "storage/datadir.h"
 #include "transport/http.h"
 #include "util/log.h"
 
@@ -375,7 +376,7 @@ int ctl_open(struct ctl *c, const struct ctl_opts *opts, uint64_t seed,
         return -1;
     }
     if (ctl_load_token(c, err, errlen) < 0 ||
-        (c->lock_fd = ctl_dir_lock(c->opts.data_dir, err, errlen)) < 0 ||
+        (c->lock_fd = datadir_lock(c->opts.data_dir, NULL, err, errlen)) < 0 ||
         ctl_load(c, err, errlen) < 0 || ctl_open_events(c, err, errlen) < 0) {
         return -1;
     }

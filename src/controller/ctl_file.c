@@ -1,24 +1,17 @@
-/* ctl_file.c - the data dir's lock and its checksummed files
- * (ctl_file.h). Writes and syncs go through sio.h, so that tests can make
- * them fail. */
+/* ctl_file.c - the data dir's checksummed files (ctl_file.h), written and
+ * read through storage/datadir.h. */
 #include "controller/ctl_file.h"
 
 #include "storage/crc32c.h"
-#include "storage/sio.h"
+#include "storage/datadir.h"
 #include "util/err.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define CTL_FILE_HEADER_MAX 128
-#define CTL_PATH_MAX 4096
 
 int ctl_file_encode(const char *kind, const json_t *doc, char **out,
                     size_t *len)
@@ -136,188 +129,38 @@ int ctl_file_decode(const char *kind, const char *buf, size_t len, json_t **out,
     return 0;
 }
 
-static int ctl_file_path(char *buf, const char *dir, const char *name,
-                         const char *suffix)
-{
-    int n = snprintf(buf, CTL_PATH_MAX, "%s/%s%s", dir, name, suffix);
-
-    return n < 0 || n >= CTL_PATH_MAX ? -1 : 0;
-}
-
-/* Write LEN bytes of TEXT to the new file PATH and fsync it. */
-static int ctl_file_write(const char *path, const char *text, size_t len,
-                          char *err, size_t errlen)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-    if (fd < 0) {
-        return err_fail(err, errlen, "create %s: %s", path, strerror(errno));
-    }
-    if (sio_write_all(fd, text, len) < 0) {
-        err_fail(err, errlen, "write %s: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (sio_fsync(fd) < 0) {
-        err_fail(err, errlen, "fsync %s: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (close(fd) < 0) {
-        return err_fail(err, errlen, "close %s: %s", path, strerror(errno));
-    }
-    return 0;
-}
-
 int ctl_file_save(const char *dir, const char *name, const char *kind,
                   const json_t *doc, char *err, size_t errlen)
 {
-    char path[CTL_PATH_MAX], tmp[CTL_PATH_MAX];
     char *text;
     size_t len;
     int rc;
 
-    if (ctl_file_path(path, dir, name, "") < 0 ||
-        ctl_file_path(tmp, dir, name, ".tmp") < 0) {
-        return err_fail(err, errlen, "%s/%s: path too long", dir, name);
-    }
     if (ctl_file_encode(kind, doc, &text, &len) < 0) {
-        return err_fail(err, errlen, "save %s: out of memory", path);
+        return err_fail(err, errlen, "save %s/%s: out of memory", dir, name);
     }
-    rc = ctl_file_write(tmp, text, len, err, errlen);
+    rc = datadir_replace(dir, name, text, len, err, errlen);
     free(text);
-    if (rc == 0 && sio_rename(tmp, path) < 0) {
-        rc = err_fail(err, errlen, "rename %s to %s: %s", tmp, path,
-                      strerror(errno));
-    }
-    if (rc < 0) {
-        unlink(tmp);
-        return -1;
-    }
-    if (sio_fsync_dir(dir) < 0) {
-        return err_fail(err, errlen, "fsync %s: %s", dir, strerror(errno));
-    }
-    return 0;
-}
-
-/* Read all of PATH into a malloc'ed *OUT (*LEN bytes). Returns 1, 0 when
- * PATH does not exist, or -1 with a reason in ERR. */
-static int ctl_file_read(const char *path, char **out, size_t *len, char *err,
-                         size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    ssize_t got;
-    char *buf;
-
-    if (fd < 0) {
-        return errno == ENOENT ? 0
-                               : err_fail(err, errlen, "open %s: %s", path,
-                                          strerror(errno));
-    }
-    if (fstat(fd, &st) < 0 || st.st_size > (off_t)CTL_FILE_MAX) {
-        close(fd);
-        return err_fail(err, errlen, "%s: %s", path,
-                        st.st_size > (off_t)CTL_FILE_MAX ? "too large"
-                                                         : strerror(errno));
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (buf == NULL) {
-        close(fd);
-        return err_fail(err, errlen, "read %s: out of memory", path);
-    }
-    got = sio_pread_full(fd, buf, (size_t)st.st_size, 0);
-    close(fd);
-    if (got != st.st_size) {
-        free(buf);
-        return err_fail(err, errlen, "read %s: %s", path,
-                        got < 0 ? strerror(errno) : "short read");
-    }
-    *out = buf;
-    *len = (size_t)got;
-    return 1;
+    return rc;
 }
 
 int ctl_file_load(const char *dir, const char *name, const char *kind,
                   json_t **out, char *err, size_t errlen)
 {
-    char path[CTL_PATH_MAX], tmp[CTL_PATH_MAX], why[256];
+    char why[256];
     char *buf = NULL;
     size_t len = 0;
     int rc;
 
     *out = NULL;
-    if (ctl_file_path(path, dir, name, "") < 0 ||
-        ctl_file_path(tmp, dir, name, ".tmp") < 0) {
-        return err_fail(err, errlen, "%s/%s: path too long", dir, name);
-    }
-    if (unlink(tmp) < 0 && errno != ENOENT) {
-        return err_fail(err, errlen, "remove %s: %s", tmp, strerror(errno));
-    }
-    rc = ctl_file_read(path, &buf, &len, err, errlen);
+    rc = datadir_read(dir, name, CTL_FILE_MAX, &buf, &len, err, errlen);
     if (rc <= 0) {
         return rc;
     }
     rc = ctl_file_decode(kind, buf, len, out, why, sizeof(why));
     free(buf);
     if (rc < 0) {
-        return err_fail(err, errlen, "%s: %s", path, why);
+        return err_fail(err, errlen, "%s/%s: %s", dir, name, why);
     }
     return 1;
-}
-
-/* mkdir -p DIR with mode 0700. */
-static int ctl_mkdir_p(const char *dir, char *err, size_t errlen)
-{
-    char path[CTL_PATH_MAX];
-    size_t n = strlen(dir);
-    struct stat st;
-
-    if (n == 0 || n >= sizeof(path)) {
-        return err_fail(err, errlen, "data dir \"%.64s\": bad path", dir);
-    }
-    memcpy(path, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (path[i] != '/' && path[i] != '\0') {
-            continue;
-        }
-        path[i] = '\0';
-        if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-            return err_fail(err, errlen, "create data dir %s: %s", path,
-                            strerror(errno));
-        }
-        path[i] = dir[i];
-    }
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        return err_fail(err, errlen, "data dir %s is not a directory", dir);
-    }
-    return 0;
-}
-
-int ctl_dir_lock(const char *dir, char *err, size_t errlen)
-{
-    char path[CTL_PATH_MAX];
-    int fd;
-
-    if (ctl_mkdir_p(dir, err, errlen) < 0) {
-        return -1;
-    }
-    if (ctl_file_path(path, dir, "LOCK", "") < 0) {
-        return err_fail(err, errlen, "%s/LOCK: path too long", dir);
-    }
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        return err_fail(err, errlen, "open %s: %s", path, strerror(errno));
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        if (errno == EWOULDBLOCK) {
-            err_fail(err, errlen, "data dir %s is in use by another process",
-                     dir);
-        } else {
-            err_fail(err, errlen, "lock %s: %s", path, strerror(errno));
-        }
-        close(fd);
-        return -1;
-    }
-    return fd;
 }

@@ -1,6 +1,6 @@
-/* ctl_file.h - the controller's data dir and its checksummed JSON files.
+/* ctl_file.h - the controller's checksummed JSON files in its data dir.
  *
- * A data dir holds:
+ * A data dir (created and locked with storage/datadir.h) holds:
  *
  *   DIR/LOCK              flock()ed while a controller runs on DIR
  *   DIR/assignments.json  the site's assignments as last received
@@ -15,8 +15,8 @@
  *
  * KIND names the document ("assignments", "outbox"), LEN is the length of
  * the JSON in decimal, CRC its CRC32C as 8 lowercase hex digits. A file is
- * replaced whole: written to NAME.tmp, fsynced, renamed over NAME, and the
- * directory fsynced, so a crash leaves the old file or the new one. A file
+ * replaced whole (datadir_replace()), so a crash leaves the old file or
+ * the new one. A file
  * that does not check out (a torn or damaged file, another KIND) is an
  * error naming the file and what is wrong with it, never a silent start
  * from nothing: docs/controller.md says what an operator can do.
@@ -54,10 +54,5 @@ int ctl_file_save(const char *dir, const char *name, const char *kind,
  * in ERR. */
 int ctl_file_load(const char *dir, const char *name, const char *kind,
                   json_t **out, char *err, size_t errlen);
-
-/* Create DIR (and its missing parents, mode 0700) if needed, and take an
- * exclusive lock on DIR/LOCK. Returns the lock's fd (close it to let go),
- * or -1 with a one-line reason in ERR ("in use by another process"). */
-int ctl_dir_lock(const char *dir, char *err, size_t errlen);
 
 #endif

@@ -20,7 +20,8 @@
  * after half a million years, so wrapping is not handled.
  *
  * The file is created once, on first open, by tmp + fsync + rename + dir
- * fsync, so it always has its full size and a valid slot. A 28-byte file in
+ * fsync (datadir_replace()), so it always has its full size and a valid
+ * slot. A 28-byte file in
  * the old format (version 1, one record replaced by rename) is converted
  * the same way on open.
  */
@@ -29,16 +30,14 @@
 #include "util/log.h"
 
 #include "storage/crc32c.h"
+#include "storage/datadir.h"
 #include "storage/sio.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define META_MAGIC 0x4154454du /* "META" */
@@ -70,99 +69,6 @@ static char *meta_join(const char *dir, const char *name)
         snprintf(p, n, "%s/%s", dir, name);
     }
     return p;
-}
-
-/* fsync the directory that holds PATH, so a new entry in it survives. */
-static int meta_fsync_parent(const char *path)
-{
-    char parent[4096];
-    const char *slash = strrchr(path, '/');
-    size_t n = slash == NULL ? 0 : (size_t)(slash - path);
-
-    if (slash == NULL) {
-        snprintf(parent, sizeof(parent), ".");
-    } else if (n == 0) {
-        snprintf(parent, sizeof(parent), "/");
-    } else {
-        snprintf(parent, sizeof(parent), "%.*s", (int)n, path);
-    }
-    return sio_fsync_dir(parent);
-}
-
-/* mkdir -p with mode 0700; each new directory's parent is fsynced. */
-static int meta_mkdir_p(const char *dir, char *err, size_t errlen)
-{
-    char path[4096];
-    size_t n = strlen(dir);
-    struct stat st;
-
-    if (n == 0 || n >= sizeof(path)) {
-        return err_fail(err, errlen, "data dir \"%s\": bad path", dir);
-    }
-    memcpy(path, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (path[i] != '/' && path[i] != '\0') {
-            continue;
-        }
-        path[i] = '\0';
-        if (mkdir(path, 0700) == 0) {
-            if (meta_fsync_parent(path) < 0) {
-                return err_fail(err, errlen, "fsync parent of %s: %s", path,
-                                strerror(errno));
-            }
-        } else if (errno != EEXIST) {
-            return err_fail(err, errlen, "create data dir %s: %s", path,
-                            strerror(errno));
-        }
-        path[i] = dir[i];
-    }
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        return err_fail(err, errlen, "data dir %s is not a directory", dir);
-    }
-    return 0;
-}
-
-/* Take DIR/LOCK. Returns the locked fd, or a negative enum meta_error. */
-static int meta_lock(const char *dir, char *err, size_t errlen)
-{
-    char *path = meta_join(dir, "LOCK");
-    char pid[32];
-    ssize_t w;
-    int fd, n;
-
-    if (path == NULL) {
-        err_fail(err, errlen, "out of memory");
-        return META_ERR_NOMEM;
-    }
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        err_fail(err, errlen, "open %s: %s", path, strerror(errno));
-        free(path);
-        return META_ERR_IO;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        int locked = errno == EWOULDBLOCK;
-
-        if (locked) {
-            err_fail(err, errlen, "data dir %s is in use by another process",
-                     dir);
-        } else {
-            err_fail(err, errlen, "lock %s: %s", path, strerror(errno));
-        }
-        close(fd);
-        free(path);
-        return locked ? META_ERR_LOCKED : META_ERR_IO;
-    }
-    free(path);
-
-    /* The pid is for the operator who finds the dir locked; losing it to an
-     * error costs nothing, the lock is what counts. */
-    n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) == 0) {
-        w = pwrite(fd, pid, (size_t)n, 0);
-        (void)w;
-    }
-    return fd;
 }
 
 static void meta_encode_slot(uint8_t slot[META_SLOT_SIZE], uint64_t seq,
@@ -256,30 +162,11 @@ static int meta_create(struct meta_store *m, const struct raft_hard_state *hs,
                        char *err, size_t errlen)
 {
     uint8_t file[META_FILE_SIZE];
-    int fd;
 
     meta_encode_slot(file, 0, hs);
     meta_encode_slot(file + META_SLOT_SIZE, 1, hs);
-    fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        return err_fail(err, errlen, "create %s: %s", m->tmp_path,
-                        strerror(errno));
-    }
-    if (sio_write_all(fd, file, sizeof(file)) < 0 || sio_fsync(fd) < 0) {
-        err_fail(err, errlen, "write %s: %s", m->tmp_path, strerror(errno));
-        close(fd);
+    if (datadir_replace(m->dir, "meta", file, sizeof(file), err, errlen) < 0) {
         return -1;
-    }
-    if (close(fd) < 0) {
-        return err_fail(err, errlen, "close %s: %s", m->tmp_path,
-                        strerror(errno));
-    }
-    if (sio_rename(m->tmp_path, m->meta_path) < 0) {
-        return err_fail(err, errlen, "rename %s to %s: %s", m->tmp_path,
-                        m->meta_path, strerror(errno));
-    }
-    if (sio_fsync_dir(m->dir) < 0) {
-        return err_fail(err, errlen, "fsync %s: %s", m->dir, strerror(errno));
     }
     if (m->fd >= 0) {
         close(m->fd);
@@ -386,24 +273,21 @@ int meta_open(const char *dir, struct meta_store **out,
               struct raft_hard_state *restored, char *err, size_t errlen)
 {
     struct meta_store *m;
+    bool locked;
     int rc;
 
     *out = NULL;
     memset(restored, 0, sizeof(*restored));
-    if (meta_mkdir_p(dir, err, errlen) < 0) {
-        return META_ERR_IO;
-    }
     m = meta_alloc(dir);
     if (m == NULL) {
         err_fail(err, errlen, "out of memory");
         return META_ERR_NOMEM;
     }
-    rc = meta_lock(dir, err, errlen);
-    if (rc < 0) {
+    m->lock_fd = datadir_lock(dir, &locked, err, errlen);
+    if (m->lock_fd < 0) {
         meta_close(m);
-        return rc;
+        return locked ? META_ERR_LOCKED : META_ERR_IO;
     }
-    m->lock_fd = rc;
 
     /* A meta.tmp is a creation that never reached its rename: nothing was
      * acknowledged on the strength of it. */

@@ -1,14 +1,14 @@
 /* test_controller_state.c - the site's assignments (parsing the cluster's
  * answer, writing it back), the data dir's checksummed files (round trip,
- * torn, damaged, failed saves, the lock). */
+ * torn, damaged). The lock and the durable writes under them are tested in
+ * test_datadir.c. */
 #include "controller/ctl_file.h"
 #include "controller/ctl_state.h"
 #include "storage/crc32c.h"
-#include "storage/sio.h"
+#include "storage/datadir.h"
 
 #include "harness.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -284,7 +284,7 @@ TEST(files_save_and_load_in_a_data_dir)
 {
     const char *dir = fresh_dir("save");
     json_t *doc = json_pack("{s:i}", "n", 7), *back = NULL;
-    int fd = ctl_dir_lock(dir, err, sizeof(err));
+    int fd = datadir_lock(dir, NULL, err, sizeof(err));
 
     EXPECT_TRUE(fd >= 0);
     EXPECT_EQ(ctl_file_load(dir, "x.json", "x", &back, err, sizeof(err)), 0);
@@ -298,37 +298,12 @@ TEST(files_save_and_load_in_a_data_dir)
     json_decref(doc);
 }
 
-TEST(files_keep_the_old_file_when_a_save_fails)
-{
-    const char *dir = fresh_dir("fail");
-    json_t *one = json_pack("{s:i}", "n", 1), *two = json_pack("{s:i}", "n", 2);
-    json_t *back = NULL;
-    int fd = ctl_dir_lock(dir, err, sizeof(err));
-    enum sio_op ops[] = {SIO_WRITE, SIO_FSYNC, SIO_RENAME};
-
-    EXPECT_EQ(ctl_file_save(dir, "x.json", "x", one, err, sizeof(err)), 0);
-    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-        sio_fault_set(ops[i], 1, 1, EIO);
-        EXPECT_EQ(ctl_file_save(dir, "x.json", "x", two, err, sizeof(err)), -1);
-        sio_fault_clear();
-        EXPECT_TRUE(strstr(err, "Input/output error") != NULL);
-        EXPECT_TRUE(!file_exists(dir, "x.json.tmp"));
-        EXPECT_EQ(ctl_file_load(dir, "x.json", "x", &back, err, sizeof(err)),
-                  1);
-        EXPECT_TRUE(json_equal(back, one));
-        json_decref(back);
-    }
-    close(fd);
-    json_decref(one);
-    json_decref(two);
-}
-
 TEST(files_name_the_file_that_does_not_check_out)
 {
     const char *dir = fresh_dir("bad");
     json_t *back = NULL;
     char path[700];
-    int fd = ctl_dir_lock(dir, err, sizeof(err));
+    int fd = datadir_lock(dir, NULL, err, sizeof(err));
 
     write_text(dir, "x.json", "VARDE x v1 2 00000000\n{}", 24);
     EXPECT_EQ(ctl_file_load(dir, "x.json", "x", &back, err, sizeof(err)), -1);
@@ -338,37 +313,6 @@ TEST(files_name_the_file_that_does_not_check_out)
     EXPECT_EQ(ctl_file_load(dir, "x.json", "x", &back, err, sizeof(err)), -1);
     EXPECT_TRUE(strstr(err, "not a varde x file") != NULL);
     close(fd);
-}
-
-TEST(files_remove_a_leftover_tmp)
-{
-    const char *dir = fresh_dir("tmp");
-    json_t *back = NULL;
-    int fd = ctl_dir_lock(dir, err, sizeof(err));
-
-    write_text(dir, "x.json.tmp", "half", 4);
-    EXPECT_EQ(ctl_file_load(dir, "x.json", "x", &back, err, sizeof(err)), 0);
-    EXPECT_TRUE(!file_exists(dir, "x.json.tmp"));
-    close(fd);
-}
-
-TEST(data_dir_is_locked_for_one_controller)
-{
-    const char *dir = fresh_dir("lock/deep");
-    int fd = ctl_dir_lock(dir, err, sizeof(err));
-    char want[700];
-
-    EXPECT_TRUE(fd >= 0);
-    EXPECT_EQ(ctl_dir_lock(dir, err, sizeof(err)), -1);
-    snprintf(want, sizeof(want), "data dir %s is in use by another process",
-             dir);
-    EXPECT_STR(err, want);
-    close(fd);
-    fd = ctl_dir_lock(dir, err, sizeof(err));
-    EXPECT_TRUE(fd >= 0);
-    close(fd);
-    write_text(test_root, "plain", "x", 1);
-    EXPECT_EQ(ctl_dir_lock(fresh_dir("plain/sub"), err, sizeof(err)), -1);
 }
 
 /* ------------------------------------------------------------------------
@@ -391,10 +335,7 @@ int main(void)
     RUN(files_refuse_bad_json_behind_a_good_checksum);
     RUN(files_encode_only_documents);
     RUN(files_save_and_load_in_a_data_dir);
-    RUN(files_keep_the_old_file_when_a_save_fails);
     RUN(files_name_the_file_that_does_not_check_out);
-    RUN(files_remove_a_leftover_tmp);
-    RUN(data_dir_is_locked_for_one_controller);
     nftw(test_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     DONE();
 }
