@@ -705,7 +705,9 @@ void ctl_upstream_set_capacity(struct ctl_upstream *u, uint64_t cpu_milli,
     }
     u->cpu_milli = cpu_milli;
     u->memory_mb = memory_mb;
-    u->reregister = u->phase == UPS_CONNECTED;
+    /* Even while a register is in flight: it carries the old capacity.
+     * The next register sent, whatever its phase, clears it. */
+    u->reregister = true;
 }
 
 void ctl_upstream_start(struct ctl_upstream *u)

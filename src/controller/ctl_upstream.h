@@ -99,8 +99,9 @@ struct ctl_upstream *ctl_upstream_new(struct event_base *base,
 
 /* The capacity the site offers: CPU_MILLI thousandths of a core and
  * MEMORY_MB MiB. Set it before ctl_upstream_start(); a change while
- * connected makes the next heartbeat a register. Sends nothing itself, so
- * a callback may call it. */
+ * connected, or while a register is in flight (its body has the old
+ * capacity), makes the next heartbeat a register. Sends nothing itself,
+ * so a callback may call it. */
 void ctl_upstream_set_capacity(struct ctl_upstream *u, uint64_t cpu_milli,
                                uint64_t memory_mb);
 
