@@ -18,7 +18,8 @@ int job_main(int argc, char **argv);
 /* `varde task logs|ls`: a task's output, and the fleet's tasks. */
 int task_main(int argc, char **argv);
 
-/* `varde demo`: a 3-node raft cluster on this machine, with a tour. */
+/* `varde demo`: a whole fleet on this machine (3 raft nodes, 2 sites,
+ * 4 agents), with a tour. */
 int demo_main(int argc, char **argv);
 
 #endif

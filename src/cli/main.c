@@ -29,7 +29,7 @@ static const struct command commands[] = {
     {"kv", kv_main, "read and write the key-value store: get, put, del"},
     {"job", job_main, "submit, list, inspect and stop jobs"},
     {"task", task_main, "list tasks and show their output"},
-    {"demo", demo_main, "run a 3-node raft cluster here, with a tour"},
+    {"demo", demo_main, "run a whole fleet on this machine, with a tour"},
     {"help", help_main, "this help, or a command's: varde help COMMAND"},
     {"version", version_main, "print the version"},
     {"--help", help_main, NULL},
