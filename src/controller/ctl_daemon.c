@@ -369,7 +369,7 @@ int ctl_open(struct ctl *c, const struct ctl_opts *opts, uint64_t seed,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    ctl_relays_init(&c->relays, c->base, c->opts.listen.host);
+    relays_init(&c->relays, c->base, c->opts.listen.host);
     c->up = ctl_upstream_new(c->base, &c->opts, &cbs, seed);
     if (c->up == NULL) {
         snprintf(err, errlen, "upstream: out of memory");
@@ -414,7 +414,7 @@ static void ctl_free_event(struct event *ev)
 void ctl_close(struct ctl *c)
 {
     ctl_watches_flush(c);
-    ctl_relays_free(&c->relays);
+    relays_free(&c->relays, "the controller is stopping");
     ctl_upstream_free(c->up);
     http_server_free(c->http);
     ctl_free_event(c->sigterm_ev);

@@ -8,10 +8,10 @@
 #include "controller/ctl_flags.h"
 #include "controller/ctl_jobs.h"
 #include "controller/ctl_outbox.h"
-#include "controller/ctl_relay.h"
 #include "controller/ctl_rows.h"
 #include "controller/ctl_state.h"
 #include "controller/ctl_upstream.h"
+#include "transport/relay.h"
 #include "util/token.h"
 
 #include <jansson.h>
@@ -56,7 +56,7 @@ struct ctl {
     json_t *reported;     /* {TASK: the last report made for it} */
     struct ctl_upstream *up;
     struct http_server *http;
-    struct ctl_relays relays;
+    struct relays relays;
     struct ctl_watch *watches;
     size_t n_watches;
     struct event *sigterm_ev, *sigint_ev, *tick_ev;

@@ -1,4 +1,4 @@
-/* ctl_proxy.c - the calls the controller passes on (ctl_relay.h):
+/* ctl_proxy.c - the calls the controller passes on (transport/relay.h):
  *
  *   GET /v1/tasks/ID/logs[?...][&agent=NAME]   to the agent that runs ID,
  *        streamed; the raft nodes relay the same call here, so a task's
@@ -113,7 +113,7 @@ void ctl_proxy_logs_cb(struct evhttp_request *req, void *arg)
     char tid[CTL_TASK_ID_MAX + 1], want[CTL_AGENT_NAME_MAX + 2];
     char q[CTL_URI_MAX], uri[CTL_URI_MAX + 160], why[200];
     const struct ctl_agent *g;
-    struct ctl_relay_how how;
+    struct relay_how how;
 
     if (slash == NULL || slash == id || strcmp(slash, "/logs") != 0 ||
         (size_t)(slash - id) > CTL_TASK_ID_MAX) {
@@ -136,16 +136,15 @@ void ctl_proxy_logs_cb(struct evhttp_request *req, void *arg)
     snprintf(uri + strlen(uri), sizeof(uri) - strlen(uri), "%s", q);
     snprintf(why, sizeof(why), "agent %s (%s) did not answer", g->name,
              g->addr.text);
-    how = (struct ctl_relay_how){&g->addr,           uri, true,
-                                 CTL_LOGS_TIMEOUT_S, 502, why};
-    ctl_relay(&c->relays, req, &how);
+    how = (struct relay_how){&g->addr, uri, true, CTL_LOGS_TIMEOUT_S, 502, why};
+    relay_pass(&c->relays, req, &how);
 }
 
 void ctl_proxy_kv_cb(struct evhttp_request *req, void *arg)
 {
     struct ctl *c = arg;
     struct ctl_upstream_stats st;
-    struct ctl_relay_how how;
+    struct relay_how how;
     struct addr leader;
     char err[160];
 
@@ -160,9 +159,8 @@ void ctl_proxy_kv_cb(struct evhttp_request *req, void *arg)
                          c->opts.site);
         return;
     }
-    how = (struct ctl_relay_how){
-        &leader, evhttp_request_get_uri(req),
-        false,   CTL_KV_TIMEOUT_S,
-        503,     "the raft leader did not answer, retry"};
-    ctl_relay(&c->relays, req, &how);
+    how = (struct relay_how){&leader, evhttp_request_get_uri(req),
+                             false,   CTL_KV_TIMEOUT_S,
+                             503,     "the raft leader did not answer, retry"};
+    relay_pass(&c->relays, req, &how);
 }

@@ -1,7 +1,9 @@
-/* ctl_relay.h - requests the controller passes on: a task's logs to the
- * agent that runs it, and the key-value calls of tasks to the raft leader.
+/* relay.h - requests a daemon passes on, answered with what comes back:
+ * a task's logs from a raft node to the site's controller and from the
+ * controller to the agent that runs the task, and the key-value calls of
+ * tasks from the controller to the raft leader.
  *
- * Each relay has a connection of its own, bound to the controller's host
+ * Each relay has a connection of its own, bound to the daemon's host
  * and bounded in time, and carries the access token. The answer goes back
  * with its status, its body and the headers that matter (Content-Type,
  * Retry-After, X-Varde-Log-Start, X-Varde-Log-End). A streamed relay
@@ -10,8 +12,8 @@
  * in. A relay ends once its answer is passed on; its connection is freed
  * from the event loop afterwards, never inside libevent's callback.
  */
-#ifndef VARDE_CTL_RELAY_H
-#define VARDE_CTL_RELAY_H
+#ifndef VARDE_RELAY_H
+#define VARDE_RELAY_H
 
 #include "util/addr.h"
 
@@ -20,19 +22,19 @@
 
 struct event_base;
 struct evhttp_request;
-struct ctl_relay;
+struct relay;
 
-#define CTL_RELAYS_MAX 64 /* in flight at once */
+#define RELAYS_MAX 64 /* in flight at once */
 
-struct ctl_relays {
+struct relays {
     struct event_base *base;
     const char *local_host; /* outlives the relays */
-    struct ctl_relay *head; /* in flight, or ended and not yet freed */
+    struct relay *head;     /* in flight, or ended and not yet freed */
     size_t n;
 };
 
 /* How to pass one request on. */
-struct ctl_relay_how {
+struct relay_how {
     const struct addr *to;
     const char *uri;      /* path and query to ask TO for */
     bool stream;          /* chunked, as it comes */
@@ -41,19 +43,20 @@ struct ctl_relay_how {
     const char *fail_why; /* its error message */
 };
 
-void ctl_relays_init(struct ctl_relays *rs, struct event_base *base,
-                     const char *local_host);
+/* Prepare RS: relays on BASE, their connections bound to LOCAL_HOST. */
+void relays_init(struct relays *rs, struct event_base *base,
+                 const char *local_host);
 
 /* Pass REQ (its method and body) on as HOW says, and answer REQ with what
  * comes back. REQ is answered in every case: 503 with Retry-After when
- * CTL_RELAYS_MAX relays are in flight, HOW's failure when TO does not
+ * RELAYS_MAX relays are in flight, HOW's failure when TO does not
  * answer. */
-void ctl_relay(struct ctl_relays *rs, struct evhttp_request *req,
-               const struct ctl_relay_how *how);
+void relay_pass(struct relays *rs, struct evhttp_request *req,
+                const struct relay_how *how);
 
 /* Drop every relay and its connection, ending what was relayed so far
- * or answering 503 (shutting down: call it before the server that holds
- * the requests is freed). */
-void ctl_relays_free(struct ctl_relays *rs);
+ * or answering 503 with WHY ("the controller is stopping"): call it
+ * before the server that holds the requests is freed. */
+void relays_free(struct relays *rs, const char *why);
 
 #endif

@@ -1,5 +1,4 @@
-/* ctl_relay.c - pass a request on, answer with what comes back
- * (ctl_relay.h).
+/* relay.c - pass a request on, answer with what comes back (relay.h).
  *
  * How libevent 2.1 ends an outgoing request (see transport/link.c): the done
  * callback runs once, with the request on an answer or NULL when there
@@ -7,7 +6,7 @@
  * through it first. The client's request stays ours until we reply; if
  * its connection closed meanwhile, libevent frees it on our reply.
  */
-#include "controller/ctl_relay.h"
+#include "transport/relay.h"
 
 #include "transport/http.h"
 #include "util/log.h"
@@ -19,12 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CTL_RELAY_MAX_BODY (4u << 20) /* a buffered answer */
-#define CTL_RELAY_MAX_HEADERS 16384
+#define RELAY_MAX_BODY (4u << 20) /* a buffered answer */
+#define RELAY_MAX_HEADERS 16384
 
-struct ctl_relay {
-    struct ctl_relay *next;
-    struct ctl_relays *rs;
+struct relay {
+    struct relay *next;
+    struct relays *rs;
     struct evhttp_request *client; /* NULL once answered */
     struct evhttp_connection *conn;
     struct event *free_ev;
@@ -34,8 +33,8 @@ struct ctl_relay {
     char fail_why[160];
 };
 
-void ctl_relays_init(struct ctl_relays *rs, struct event_base *base,
-                     const char *local_host)
+void relays_init(struct relays *rs, struct event_base *base,
+                 const char *local_host)
 {
     memset(rs, 0, sizeof(*rs));
     rs->base = base;
@@ -60,9 +59,9 @@ static void relay_copy_headers(struct evhttp_request *from,
 }
 
 /* Unlink R and free it with its connection. */
-static void relay_free(struct ctl_relay *r)
+static void relay_free(struct relay *r)
 {
-    struct ctl_relay **pp = &r->rs->head;
+    struct relay **pp = &r->rs->head;
 
     while (*pp != NULL && *pp != r) {
         pp = &(*pp)->next;
@@ -88,7 +87,7 @@ static void relay_free_cb(evutil_socket_t fd, short what, void *arg)
 
 static void relay_chunk_cb(struct evhttp_request *resp, void *arg)
 {
-    struct ctl_relay *r = arg;
+    struct relay *r = arg;
     const char *line;
 
     if (r->client == NULL) {
@@ -107,7 +106,7 @@ static void relay_chunk_cb(struct evhttp_request *resp, void *arg)
 
 static void relay_done_cb(struct evhttp_request *resp, void *arg)
 {
-    struct ctl_relay *r = arg;
+    struct relay *r = arg;
     int code = resp ? evhttp_request_get_response_code(resp) : 0;
     const char *line;
 
@@ -140,7 +139,7 @@ static void relay_done_cb(struct evhttp_request *resp, void *arg)
 }
 
 /* The outgoing request for REQ: its body (moved), the token, Host. */
-static struct evhttp_request *relay_request(struct ctl_relay *r,
+static struct evhttp_request *relay_request(struct relay *r,
                                             struct evhttp_request *req,
                                             const struct addr *to)
 {
@@ -170,11 +169,10 @@ static struct evhttp_request *relay_request(struct ctl_relay *r,
 }
 
 /* A new relay for REQ on a connection to HOW->to; NULL out of memory. */
-static struct ctl_relay *relay_new(struct ctl_relays *rs,
-                                   struct evhttp_request *req,
-                                   const struct ctl_relay_how *how)
+static struct relay *relay_new(struct relays *rs, struct evhttp_request *req,
+                               const struct relay_how *how)
 {
-    struct ctl_relay *r = calloc(1, sizeof(*r));
+    struct relay *r = calloc(1, sizeof(*r));
 
     if (r == NULL) {
         return NULL;
@@ -198,24 +196,24 @@ static struct ctl_relay *relay_new(struct ctl_relays *rs,
     evhttp_connection_set_local_address(r->conn, rs->local_host);
     evhttp_connection_set_timeout(r->conn, (int)how->timeout_s);
     evhttp_connection_set_retries(r->conn, 0);
-    evhttp_connection_set_max_headers_size(r->conn, CTL_RELAY_MAX_HEADERS);
+    evhttp_connection_set_max_headers_size(r->conn, RELAY_MAX_HEADERS);
     if (!how->stream) {
-        evhttp_connection_set_max_body_size(r->conn, CTL_RELAY_MAX_BODY);
+        evhttp_connection_set_max_body_size(r->conn, RELAY_MAX_BODY);
     }
     return r;
 }
 
-void ctl_relay(struct ctl_relays *rs, struct evhttp_request *req,
-               const struct ctl_relay_how *how)
+void relay_pass(struct relays *rs, struct evhttp_request *req,
+                const struct relay_how *how)
 {
-    struct ctl_relay *r;
+    struct relay *r;
     struct evhttp_request *out;
 
-    if (rs->n >= CTL_RELAYS_MAX) {
+    if (rs->n >= RELAYS_MAX) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
                           "1");
         http_reply_error(req, 503, "%d requests are being relayed, retry",
-                         CTL_RELAYS_MAX);
+                         RELAYS_MAX);
         return;
     }
     r = relay_new(rs, req, how);
@@ -242,10 +240,10 @@ void ctl_relay(struct ctl_relays *rs, struct evhttp_request *req,
     http_nodelay(r->conn);
 }
 
-void ctl_relays_free(struct ctl_relays *rs)
+void relays_free(struct relays *rs, const char *why)
 {
     while (rs->head != NULL) {
-        struct ctl_relay *r = rs->head;
+        struct relay *r = rs->head;
 
         /* Answered, the client's request is freed: at once when its
          * client went away (libevent left it to us), else with its
@@ -253,7 +251,7 @@ void ctl_relays_free(struct ctl_relays *rs)
         if (r->client != NULL && r->started) {
             evhttp_send_reply_end(r->client);
         } else if (r->client != NULL) {
-            http_reply_error(r->client, 503, "the controller is stopping");
+            http_reply_error(r->client, 503, "%s", why);
         }
         r->client = NULL;
         relay_free(r);
