@@ -16,12 +16,8 @@ static int flag_name(void *opts, const char *v, char *err, size_t errlen)
 static int flag_labels(void *opts, const char *v, char *err, size_t errlen)
 {
     struct agent_opts *o = opts;
-    char why[300];
 
-    if (labels_parse(v, o->labels, &o->n_labels, why, sizeof(why)) < 0) {
-        return err_fail(err, errlen, "--labels: %s", why);
-    }
-    return 0;
+    return flags_labels("labels", v, o->labels, &o->n_labels, err, errlen);
 }
 
 static int flag_controller(void *opts, const char *v, char *err, size_t errlen)
@@ -71,17 +67,11 @@ static int flag_memory(void *opts, const char *v, char *err, size_t errlen)
 static int flag_heartbeat(void *opts, const char *v, char *err, size_t errlen)
 {
     struct agent_opts *o = opts;
-    uint64_t ms;
 
-    if (flags_parse_duration(v, &ms) < 0 || ms < AGENT_HEARTBEAT_MIN_MS ||
-        ms > AGENT_HEARTBEAT_MAX_MS) {
-        return err_fail(err, errlen,
-                        "--heartbeat-interval \"%.32s\": expected a duration "
-                        "from 10ms to 60s, such as \"500ms\" or \"1s\"",
-                        v);
-    }
-    o->heartbeat_ms = (uint32_t)ms;
-    return 0;
+    return flags_duration("heartbeat-interval", v, AGENT_HEARTBEAT_MIN_MS,
+                          AGENT_HEARTBEAT_MAX_MS,
+                          "from 10ms to 60s, such as \"500ms\" or \"1s\"",
+                          &o->heartbeat_ms, err, errlen);
 }
 
 static int flag_log_max(void *opts, const char *v, char *err, size_t errlen)

@@ -17,12 +17,8 @@ static int flag_site(void *opts, const char *v, char *err, size_t errlen)
 static int flag_labels(void *opts, const char *v, char *err, size_t errlen)
 {
     struct ctl_opts *o = opts;
-    char why[300];
 
-    if (labels_parse(v, o->labels, &o->n_labels, why, sizeof(why)) < 0) {
-        return err_fail(err, errlen, "--labels: %s", why);
-    }
-    return 0;
+    return flags_labels("labels", v, o->labels, &o->n_labels, err, errlen);
 }
 
 static int flag_raft(void *opts, const char *v, char *err, size_t errlen)
@@ -91,33 +87,20 @@ static int flag_memory(void *opts, const char *v, char *err, size_t errlen)
 static int flag_heartbeat(void *opts, const char *v, char *err, size_t errlen)
 {
     struct ctl_opts *o = opts;
-    uint64_t ms;
 
-    if (flags_parse_duration(v, &ms) < 0 || ms < CTL_HEARTBEAT_MIN_MS ||
-        ms > CTL_HEARTBEAT_MAX_MS) {
-        return err_fail(err, errlen,
-                        "--heartbeat-interval \"%.32s\": expected a duration "
-                        "from 10ms to 60s, such as \"500ms\" or \"1s\"",
-                        v);
-    }
-    o->heartbeat_ms = (uint32_t)ms;
-    return 0;
+    return flags_duration("heartbeat-interval", v, CTL_HEARTBEAT_MIN_MS,
+                          CTL_HEARTBEAT_MAX_MS,
+                          "from 10ms to 60s, such as \"500ms\" or \"1s\"",
+                          &o->heartbeat_ms, err, errlen);
 }
 
 static int flag_agent_ttl(void *opts, const char *v, char *err, size_t errlen)
 {
     struct ctl_opts *o = opts;
-    uint64_t ms;
 
-    if (flags_parse_duration(v, &ms) < 0 || ms < CTL_AGENT_TTL_MIN_MS ||
-        ms > CTL_AGENT_TTL_MAX_MS) {
-        return err_fail(err, errlen,
-                        "--agent-ttl \"%.32s\": expected a duration from "
-                        "100ms to 10m, such as \"5s\"",
-                        v);
-    }
-    o->agent_ttl_ms = (uint32_t)ms;
-    return 0;
+    return flags_duration(
+        "agent-ttl", v, CTL_AGENT_TTL_MIN_MS, CTL_AGENT_TTL_MAX_MS,
+        "from 100ms to 10m, such as \"5s\"", &o->agent_ttl_ms, err, errlen);
 }
 
 static int flag_token_file(void *opts, const char *v, char *err, size_t errlen)

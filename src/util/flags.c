@@ -236,6 +236,31 @@ int flags_memory_mb(const char *flag, const char *v, uint64_t max,
     return 0;
 }
 
+int flags_duration(const char *flag, const char *v, uint32_t min_ms,
+                   uint32_t max_ms, const char *which, uint32_t *out, char *err,
+                   size_t errlen)
+{
+    uint64_t ms;
+
+    if (flags_parse_duration(v, &ms) < 0 || ms < min_ms || ms > max_ms) {
+        return err_fail(err, errlen, "--%s \"%.32s\": expected a duration %s",
+                        flag, v, which);
+    }
+    *out = (uint32_t)ms;
+    return 0;
+}
+
+int flags_labels(const char *flag, const char *v, struct label *labels,
+                 size_t *n, char *err, size_t errlen)
+{
+    char why[300];
+
+    if (labels_parse(v, labels, n, why, sizeof(why)) < 0) {
+        return err_fail(err, errlen, "--%s: %s", flag, why);
+    }
+    return 0;
+}
+
 int flags_log_level(const char *flag, const char *v, enum log_level *out,
                     char *err, size_t errlen)
 {

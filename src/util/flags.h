@@ -13,6 +13,7 @@
 #define VARDE_FLAGS_H
 
 #include "util/addr.h"
+#include "util/labels.h"
 #include "util/log.h"
 
 #include <stdbool.h>
@@ -86,6 +87,17 @@ int flags_cpu(const char *flag, const char *v, uint64_t max_milli,
 /* MiB, 1 to MAX. */
 int flags_memory_mb(const char *flag, const char *v, uint64_t max,
                     uint64_t *out, char *err, size_t errlen);
+
+/* A duration (flags_parse_duration) from MIN_MS to MAX_MS, in ms; a
+ * refusal says "expected a duration WHICH" ("from 10ms to 60s, such as
+ * \"1s\""). */
+int flags_duration(const char *flag, const char *v, uint32_t min_ms,
+                   uint32_t max_ms, const char *which, uint32_t *out, char *err,
+                   size_t errlen);
+
+/* A label list, "K=V,K2=V2" (labels_parse), into LABELS and *N. */
+int flags_labels(const char *flag, const char *v, struct label *labels,
+                 size_t *n, char *err, size_t errlen);
 
 /* A log level: debug, info, warn or error. */
 int flags_log_level(const char *flag, const char *v, enum log_level *out,

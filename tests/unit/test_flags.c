@@ -276,6 +276,31 @@ TEST(durations_have_one_unit_and_no_sign)
     }
 }
 
+TEST(durations_in_a_range_and_label_flags)
+{
+    static struct label l[LABELS_MAX];
+    uint32_t ms = 0;
+    size_t n = 0;
+
+    EXPECT_EQ(flags_duration("agent-ttl", "2s", 100, 600000, "from 100ms", &ms,
+                             err, sizeof(err)),
+              0);
+    EXPECT_EQ(ms, 2000);
+    EXPECT_EQ(flags_duration("agent-ttl", "99ms", 100, 600000, "from 100ms",
+                             &ms, err, sizeof(err)),
+              -1);
+    EXPECT_STR(err, "--agent-ttl \"99ms\": expected a duration from 100ms");
+    EXPECT_EQ(flags_duration("agent-ttl", "11m", 100, 600000, "x", &ms, err,
+                             sizeof(err)),
+              -1);
+    EXPECT_EQ(ms, 2000);
+    EXPECT_EQ(flags_labels("labels", "b=1,a=2", l, &n, err, sizeof(err)), 0);
+    EXPECT_EQ(n, 2);
+    EXPECT_STR(l[0].key, "a");
+    EXPECT_EQ(flags_labels("labels", "a=1,", l, &n, err, sizeof(err)), -1);
+    EXPECT_STR(err, "--labels: ends with a comma");
+}
+
 TEST(sizes_take_a_binary_suffix)
 {
     const char *bad[] = {"64k", "K", "", "1MB", "-1", "12345678901"};
@@ -355,6 +380,7 @@ int main(void)
     RUN(cpu_is_cores_to_the_thousandth);
     RUN(memory_is_whole_mib);
     RUN(durations_have_one_unit_and_no_sign);
+    RUN(durations_in_a_range_and_label_flags);
     RUN(sizes_take_a_binary_suffix);
     RUN(labels_are_sorted_unique_and_checked);
     RUN(labels_are_bounded);
