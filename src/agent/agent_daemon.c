@@ -16,6 +16,7 @@
 #include "agent/agent_sys.h"
 #include "storage/datadir.h"
 #include "transport/http.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -26,26 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DAEMON_MAX_REAPS 4096 /* per SIGCHLD */
-
-uint64_t agent_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t agent_wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 void agent_touch(struct agent *a)
 {
@@ -317,7 +301,7 @@ int agent_open(struct agent *a, struct agent_opts *opts, uint64_t seed,
     memset(a, 0, sizeof(*a));
     a->opts = opts;
     a->lock_fd = -1;
-    a->started_ms = agent_wall_ms();
+    a->started_ms = clock_wall_ms();
     agent_sys_boot_id(a->boot_id, sizeof(a->boot_id));
     if (daemon_token(a, err, errlen) < 0 || daemon_lock(a, err, errlen) < 0) {
         return -1;

@@ -112,10 +112,6 @@ void agent_close(struct agent *a);
  * release the gates of the children forked meanwhile). */
 void agent_touch(struct agent *a);
 
-/* CLOCK_MONOTONIC and wall-clock milliseconds. */
-uint64_t agent_now_ms(void);
-uint64_t agent_wall_ms(void);
-
 /* ---- agent_runs.c: the set of runs ---- */
 
 /* The run of task ID, or NULL. */

@@ -19,6 +19,7 @@
 
 #include "agent/agent_logs.h"
 #include "transport/http.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #include <event2/buffer.h>
@@ -240,7 +241,7 @@ static bool logapi_pump(struct agent_follow *f)
 static void logapi_follow_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct agent *a = arg;
-    uint64_t now = agent_now_ms();
+    uint64_t now = clock_mono_ms();
     struct agent_follow *f = a->follows;
 
     (void)fd, (void)what;
@@ -279,7 +280,7 @@ static void logapi_follow(struct agent *a, struct evhttp_request *req,
     f->conn = evhttp_request_get_connection(req);
     snprintf(f->id, sizeof(f->id), "%s", r->task.id);
     f->next_off = from;
-    f->deadline_ms = agent_now_ms() + LOGAPI_FOLLOW_MS;
+    f->deadline_ms = clock_mono_ms() + LOGAPI_FOLLOW_MS;
     f->next = a->follows;
     a->follows = f;
     if (a->n_follows++ == 0) {

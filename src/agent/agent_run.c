@@ -13,6 +13,7 @@
 
 #include "agent/agent_logs.h"
 #include "agent/agent_proc.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -26,13 +27,6 @@
 #include <unistd.h>
 
 #define RUN_RETRY_MS 1000 /* after a start the agent itself failed */
-
-static struct timeval run_tv(uint64_t ms)
-{
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-
-    return tv;
-}
 
 /* "1500ms", "2s", "1m": MS in its largest exact unit, into BUF. */
 static const char *run_dur(uint64_t ms, char *buf, size_t len)
@@ -132,7 +126,7 @@ static const char *run_path(const struct job *j)
 /* A start the agent could not make (WHY): try again in a second. */
 static void run_retry(struct agent_run *r, const char *why)
 {
-    struct timeval tv = run_tv(RUN_RETRY_MS);
+    struct timeval tv = clock_tv(RUN_RETRY_MS);
 
     agent_task_set_message(&r->task, "cannot start: %s", why);
     log_error("task", "task %s: cannot start: %s -> retry in 1s", r->task.id,
@@ -204,7 +198,7 @@ void agent_run_start(struct agent_run *r)
         return;
     }
     agent_proc_read_stat(c.pid, &st);
-    if (agent_task_started(&r->task, c.pid, st.start_time, agent_wall_ms()) <
+    if (agent_task_started(&r->task, c.pid, st.start_time, clock_wall_ms()) <
         0) {
         log_error("task",
                   "task %s: cannot start from state %s (a bug) -> not run",
@@ -311,7 +305,7 @@ static void run_log_decision(struct agent_run *r, enum agent_decision d,
             "task %s %s%s%s -> restart in %s (%zu of %u restarts "
             "within %s)",
             t->id, how, sep, t->message, run_dur(delay_ms, d1, sizeof(d1)),
-            agent_policy_recent(&t->policy, p->interval_ms, agent_now_ms()),
+            agent_policy_recent(&t->policy, p->interval_ms, clock_mono_ms()),
             p->attempts, run_dur(p->interval_ms, d2, sizeof(d2)));
     }
 }
@@ -342,14 +336,14 @@ static void run_exited(struct agent_run *r, int code, int sig)
     }
     if (!r->aborted) {
         d = agent_policy_decide(&t->policy, &t->spec->restart, t->spec->type,
-                                code == 0, agent_now_ms());
+                                code == 0, clock_mono_ms());
         delay = t->spec->restart.delay_ms;
     }
     agent_task_exited(t, code, sig, d);
     r->a->st.restarts += d == AGENT_DECIDE_RESTART;
     run_log_decision(r, d, how, delay);
     if (t->state == AGENT_TASK_RESTARTING) {
-        tv = run_tv(delay);
+        tv = clock_tv(delay);
         evtimer_add(r->timer, &tv);
     }
     agent_touch(r->a);
@@ -428,7 +422,7 @@ static void run_send(struct agent_run *r, int sig)
 static void run_signal_stop(struct agent_run *r)
 {
     uint64_t grace = r->task.spec->kill_timeout_ms;
-    struct timeval tv = run_tv(grace);
+    struct timeval tv = clock_tv(grace);
     char d[32];
 
     if (r->gate_fd >= 0) {
@@ -548,7 +542,7 @@ void agent_run_resume(struct agent_run *r)
         return;
     }
     if (t->state == AGENT_TASK_RESTARTING) {
-        tv = run_tv(t->spec->restart.delay_ms);
+        tv = clock_tv(t->spec->restart.delay_ms);
         evtimer_add(r->timer, &tv);
     } else if (t->state == AGENT_TASK_NEW && t->spec != NULL) {
         agent_run_start(r);

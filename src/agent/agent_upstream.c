@@ -11,6 +11,7 @@
 #include "transport/http.h"
 #include "transport/link.h"
 #include "util/backoff.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #include <event2/event.h>
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define UPS_SMALL_BODY (1u << 20)
 #define UPS_WATCH_MIN_GAP_MS 1000 /* between unchanged early answers */
@@ -50,21 +50,6 @@ struct agent_upstream {
     uint64_t watch_sent_ms;
     struct agent_upstream_stats st;
 };
-
-static uint64_t ups_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static struct timeval ups_tv(uint64_t ms)
-{
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-
-    return tv;
-}
 
 static void ups_path(const struct agent_upstream *u, char *buf,
                      const char *what)
@@ -104,7 +89,7 @@ static void ups_wait(struct agent_upstream *u, const char *refused,
                      const char *fmt, ...)
 {
     uint32_t ms = backoff_next(&u->backoff, backoff_rand_next(&u->rng));
-    struct timeval tv = ups_tv(ms);
+    struct timeval tv = clock_tv(ms);
     char why[512];
     va_list ap;
 
@@ -170,7 +155,7 @@ static void ups_watch(struct agent_upstream *u, uint64_t index)
              (unsigned long long)index, AGENT_WATCH_WAIT_S);
     ups_path(u, path, what);
     u->watch_index = index;
-    u->watch_sent_ms = ups_now_ms();
+    u->watch_sent_ms = clock_mono_ms();
     link_send(&u->watch, &u->opts->controller, UPS_WATCH, 0, EVHTTP_REQ_GET,
               path, NULL, 0);
 }
@@ -191,12 +176,12 @@ static void ups_watch_cb(evutil_socket_t fd, short what, void *arg)
 static void ups_watch_next(struct agent_upstream *u)
 {
     uint64_t index = u->cb.index(u->cb.arg);
-    uint64_t took = ups_now_ms() - u->watch_sent_ms;
+    uint64_t took = clock_mono_ms() - u->watch_sent_ms;
     struct timeval tv;
 
     if (u->watch_index != 0 && index <= u->watch_index &&
         took < UPS_WATCH_MIN_GAP_MS) {
-        tv = ups_tv(UPS_WATCH_MIN_GAP_MS - took);
+        tv = clock_tv(UPS_WATCH_MIN_GAP_MS - took);
         evtimer_add(u->watch_ev, &tv);
         return;
     }
@@ -205,7 +190,7 @@ static void ups_watch_next(struct agent_upstream *u)
 
 static void ups_on_watch(struct agent_upstream *u, const struct link_result *r)
 {
-    struct timeval tv = ups_tv(UPS_BAD_ANSWER_RETRY_MS);
+    struct timeval tv = clock_tv(UPS_BAD_ANSWER_RETRY_MS);
     char why[300];
 
     if (r->status == 200) {
@@ -263,7 +248,7 @@ static void ups_connected(struct agent_upstream *u, const char *body,
     u->ever = true;
     u->quiet = false;
     u->refused = NULL;
-    tv = ups_tv(ms);
+    tv = clock_tv(ms);
     evtimer_add(u->hb_ev, &tv);
     ups_watch(u, 0);
 }
@@ -300,7 +285,7 @@ static void ups_on_register(struct agent_upstream *u,
 static void ups_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct agent_upstream *u = arg;
-    struct timeval tv = ups_tv(u->heartbeat_ms);
+    struct timeval tv = clock_tv(u->heartbeat_ms);
     char path[UPS_PATH_MAX];
     size_t len = 0;
     char *body;

@@ -19,6 +19,7 @@
 #include "controller/ctl_int.h"
 
 #include "transport/http.h"
+#include "util/clock.h"
 #include "util/flags.h"
 #include "util/log.h"
 
@@ -90,7 +91,7 @@ static void ctl_watch_answer(struct ctl *c, struct ctl_watch *w)
 static void ctl_watches_answer(struct ctl *c, bool all)
 {
     struct ctl_watch **pp = &c->watches;
-    uint64_t now = ctl_now_ms();
+    uint64_t now = clock_mono_ms();
 
     while (*pp != NULL) {
         struct ctl_watch *w = *pp;
@@ -176,7 +177,7 @@ static void ctl_agent_tasks(struct ctl *c, struct evhttp_request *req,
     }
     snprintf(w->agent, sizeof(w->agent), "%s", g->name);
     w->index = index;
-    w->deadline = ctl_now_ms() + wait;
+    w->deadline = clock_mono_ms() + wait;
     w->req = req;
     w->next = c->watches;
     c->watches = w;
@@ -231,7 +232,7 @@ static void ctl_agent_register(struct ctl *c, struct evhttp_request *req,
         http_reply_error(req, 400, "register: %s", err);
         return;
     }
-    if (ctl_agents_register(&c->agents, name, &reg, ctl_now_ms(),
+    if (ctl_agents_register(&c->agents, name, &reg, clock_mono_ms(),
                             c->opts.agent_ttl_ms, &o, &status, err,
                             sizeof(err)) < 0) {
         ctl_agent_reg_free(&reg);
@@ -260,7 +261,7 @@ static void ctl_agent_hb(struct ctl *c, struct evhttp_request *req,
     struct ctl_agent_hb hb;
     size_t len;
     const char *body = http_body(req, &len);
-    uint64_t now = ctl_now_ms(), silent = now - g->last_ms;
+    uint64_t now = clock_mono_ms(), silent = now - g->last_ms;
     char err[400];
     bool back;
 

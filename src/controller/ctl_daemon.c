@@ -21,6 +21,7 @@
 #include "controller/ctl_file.h"
 #include "storage/datadir.h"
 #include "transport/http.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #include <event2/event.h>
@@ -28,18 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define CTL_HEARTBEAT_BODY_MAX (400u << 10) /* the cluster takes 512 KiB */
-
-uint64_t ctl_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int ctl_save_outbox(struct ctl *c)
 {
@@ -237,7 +229,7 @@ static char *ctl_heartbeat_body_cb(void *arg)
 static void ctl_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct ctl *c = arg;
-    uint64_t now = ctl_now_ms();
+    uint64_t now = clock_mono_ms();
     size_t *down = calloc(c->agents.n + 1, sizeof(*down)), n = 0;
 
     (void)fd, (void)what;

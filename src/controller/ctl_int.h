@@ -74,9 +74,6 @@ struct ctl {
     uint64_t agents_down;     /* times an agent was declared down */
 };
 
-/* Monotonic milliseconds. */
-uint64_t ctl_now_ms(void);
-
 /* Open the data dir, load what it holds, listen on --listen and start
  * following the leader. Returns 0, or -1 with a one-line reason in ERR
  * (call ctl_close() either way). */

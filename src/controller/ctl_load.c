@@ -4,6 +4,7 @@
 
 #include "controller/ctl_file.h"
 #include "transport/http.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #include <stdio.h>
@@ -116,8 +117,8 @@ static int ctl_load_agents(struct ctl *c, char *err, size_t errlen)
     ctl_agents_free(&c->agents);
     ctl_rows_free(&c->rows);
     rc = ctl_agents_from_json(&c->agents, json_object_get(doc, "agents"),
-                              (uint64_t)json_integer_value(index), ctl_now_ms(),
-                              why, sizeof(why));
+                              (uint64_t)json_integer_value(index),
+                              clock_mono_ms(), why, sizeof(why));
     if (rc == 0) {
         rc = ctl_rows_from_json(&c->rows, json_object_get(doc, "placements"),
                                 why, sizeof(why));

@@ -13,6 +13,7 @@
 #include "controller/ctl_file.h"
 #include "controller/ctl_place.h"
 #include "controller/ctl_site.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #include <event2/event.h>
@@ -244,7 +245,7 @@ json_t *ctl_agents_view(const struct ctl *c)
 {
     size_t n = c->agents.n + 1;
     uint64_t *cpu = calloc(n, sizeof(*cpu)), *mem = calloc(n, sizeof(*mem));
-    uint64_t *tasks = calloc(n, sizeof(*tasks)), now = ctl_now_ms();
+    uint64_t *tasks = calloc(n, sizeof(*tasks)), now = clock_mono_ms();
     json_t *arr = cpu && mem && tasks ? json_array() : NULL;
 
     if (arr != NULL) {
@@ -330,7 +331,8 @@ static void ctl_report(struct ctl *c)
 
 void ctl_reconcile_soon(struct ctl *c)
 {
-    uint64_t now = ctl_now_ms(), due = c->reconciled_ms + CTL_RECONCILE_GAP_MS;
+    uint64_t now = clock_mono_ms(),
+             due = c->reconciled_ms + CTL_RECONCILE_GAP_MS;
     struct timeval tv = {0, 0};
 
     if (evtimer_pending(c->reconcile_ev, NULL)) {
@@ -346,7 +348,7 @@ void ctl_reconcile(struct ctl *c, bool kick)
 {
     struct ctl_place_out po;
 
-    c->reconciled_ms = ctl_now_ms();
+    c->reconciled_ms = clock_mono_ms();
     if (c->reconcile_ev != NULL) {
         evtimer_del(c->reconcile_ev); /* this run covers it */
     }

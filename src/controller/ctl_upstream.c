@@ -13,6 +13,7 @@
 #include "transport/http.h"
 #include "transport/link.h"
 #include "util/backoff.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #include <event2/event.h>
@@ -20,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define UPS_SMALL_BODY (1u << 20)
 #define UPS_WATCH_MIN_GAP_MS 1000 /* between unchanged early answers */
@@ -65,21 +65,6 @@ struct ctl_upstream {
     struct ctl_upstream_stats st;
 };
 
-static uint64_t ups_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static struct timeval ups_tv(uint64_t ms)
-{
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-
-    return tv;
-}
-
 static void ups_path(const struct ctl_upstream *u, char *buf, const char *what)
 {
     snprintf(buf, UPS_PATH_MAX, "/v1/sites/%s/%s", u->opts->site, what);
@@ -107,7 +92,7 @@ static void ups_wait(struct ctl_upstream *u, const char *fmt, ...)
 static void ups_wait(struct ctl_upstream *u, const char *fmt, ...)
 {
     uint32_t ms = backoff_next(&u->backoff, backoff_rand_next(&u->rng));
-    struct timeval tv = ups_tv(ms);
+    struct timeval tv = clock_tv(ms);
     char why[512];
     va_list ap;
 
@@ -333,7 +318,7 @@ static void ups_connected(struct ctl_upstream *u, const json_t *doc,
                           uint64_t report_seq)
 {
     uint64_t ttl = 0, hb = 0;
-    struct timeval tv = ups_tv(u->opts->heartbeat_ms);
+    struct timeval tv = clock_tv(u->opts->heartbeat_ms);
 
     ups_get_uint(doc, "ttl_ms", &ttl);
     ups_get_uint(doc, "heartbeat_ms", &hb);
@@ -464,7 +449,7 @@ static void ups_watch(struct ctl_upstream *u, uint64_t index)
     snprintf(what, sizeof(what), "assignments?index=%llu&wait=%ds",
              (unsigned long long)index, CTL_WATCH_WAIT_S);
     ups_path(u, path, what);
-    u->watch_sent_ms = ups_now_ms();
+    u->watch_sent_ms = clock_mono_ms();
     link_send(&u->links[UPS_LINK_WATCH], &u->leader, UPS_WATCH, index,
               EVHTTP_REQ_GET, path, NULL, 0);
 }
@@ -493,7 +478,7 @@ static void ups_watch_cb(evutil_socket_t fd, short what, void *arg)
 static void ups_on_watch(struct ctl_upstream *u, const struct link_result *r)
 {
     uint64_t before = u->cb.index(u->cb.arg);
-    struct timeval tv = ups_tv(UPS_WATCH_MIN_GAP_MS);
+    struct timeval tv = clock_tv(UPS_WATCH_MIN_GAP_MS);
 
     if (u->phase != UPS_CONNECTED) {
         return;
@@ -511,7 +496,7 @@ static void ups_on_watch(struct ctl_upstream *u, const struct link_result *r)
     }
     ups_kick(u); /* the change may have made reports */
     if (r->tag != 0 && u->cb.index(u->cb.arg) == before &&
-        ups_now_ms() - u->watch_sent_ms < UPS_WATCH_MIN_GAP_MS) {
+        clock_mono_ms() - u->watch_sent_ms < UPS_WATCH_MIN_GAP_MS) {
         evtimer_add(u->watch_ev, &tv); /* it did not wait: do not spin */
         return;
     }
