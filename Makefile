@@ -94,7 +94,7 @@ test: deps
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory sim-test
 	$(MAKE) --no-print-directory asan
-		$(MAKE) --no-print-directory cluster
+	$(MAKE) --no-print-directory cluster
 	$(MAKE) --no-print-directory cluster-asan
 
 

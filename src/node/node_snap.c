@@ -1,25 +1,26 @@
 /* node_snap.c - snapshots: taken, restored on start, sent, received.
  *
- * Taking. After applying, once --snapshot-entries entries have been
- * applied since the last snapshot, the store is encoded (kv_encode) and
- * saved durably (snap_save) as of the last applied entry; only then is the
- * core told (raft_compact, keeping --snapshot-keep entries for followers a
- * little behind) and are the WAL's segments below both the kept entries
- * and the previous snapshot deleted (wal_truncate_prefix): the storage
- * layer keeps two snapshots, and an operator whose newest one is damaged
- * can fall back to the older one only while the log reaches back to it
- * (docs/storage.md). After a restart the previous snapshot is not known,
- * and the WAL is kept whole until the next snapshot. A failed save keeps
- * the whole log and is tried again after as many entries more.
+ * Taking. After applying, once --snapshot-entries entries have been applied
+ * since the last snapshot, the key-value store and the fleet are encoded
+ * together (sm_state_encode, sm/state.h) and saved durably (snap_save) as of
+ * the last applied entry; only then is the core told (raft_compact, keeping
+ * --snapshot-keep entries for followers a little behind) and are the WAL's
+ * segments below both the kept entries and the previous snapshot deleted
+ * (wal_truncate_prefix): the storage layer keeps two snapshots, and an
+ * operator whose newest one is damaged can fall back to the older one only
+ * while the log reaches back to it (docs/storage.md). After a restart the
+ * previous snapshot is not known, and the WAL is kept whole until the next
+ * snapshot. A failed save keeps the whole log and is tried again after as
+ * many entries more.
  *
- * Restoring, on start. The newest snapshot is decoded into the store, then
- * the WAL is recovered and checked against it. The WAL may still hold
- * entries the snapshot covers (kept ones, or segments whose deletion a
- * crash cut short): those are skipped. It must hold no gap after the
- * snapshot: a WAL that starts past snapshot + 1 is refused. A WAL that ends
- * before the snapshot, or whose entry at the snapshot's index has another
- * term (a crash between installing a leader's snapshot and resetting the
- * WAL leaves the old log), is started afresh after the snapshot.
+ * Restoring, on start. The newest snapshot is decoded into the store and the
+ * fleet (sm_state_decode), then the WAL is recovered and checked against it.
+ * The WAL may still hold entries the snapshot covers (kept ones, or segments
+ * whose deletion a crash cut short): those are skipped. It must hold no gap
+ * after the snapshot: a WAL that starts past snapshot + 1 is refused. A WAL
+ * that ends before the snapshot, or whose entry at the snapshot's index has
+ * another term (a crash between installing a leader's snapshot and resetting
+ * the WAL leaves the old log), is started afresh after the snapshot.
  *
  * Sending. When the core asks (RAFT_MSG_SNAPSHOT: a follower needs entries
  * compacted away), the snapshot file is streamed to the follower in
@@ -36,9 +37,10 @@
  * each chunk is written at its offset; the last one finishes the file
  * durably (snap_recv_finish) and only then steps a RAFT_MSG_SNAPSHOT into
  * the core, which answers with its SNAPSHOT_RESULT in the reply. When the
- * core accepts it (ready.snapshot_installed) the snapshot is loaded into
- * the store and the WAL restarts after it (node_snap_install). A chunk
- * from a term older than this node's is refused with the current term.
+ * core accepts it (ready.snapshot_installed) the snapshot is decoded into
+ * the store and the fleet (sm_state_decode) and the WAL restarts after it
+ * (node_snap_install). A chunk from a term older than this node's is refused
+ * with the current term.
  */
 #include "node/node_int.h"
 #include "sm/state.h"
