@@ -20,7 +20,6 @@ import http.server
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,8 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster  # noqa: E402
-from cluster import Cluster, JsonClient, note, wait_until  # noqa: E402
+from cluster import Cluster, note, wait_until  # noqa: E402
+from daemons import Proc, call, print_log_tails, stop_procs  # noqa: E402
 
 # Controllers live at 127.X.Y.(30 + N) in the cluster's /24, scripted
 # leaders at 127.X.Y.(50 + N).
@@ -39,38 +39,16 @@ CTL_HOST_BASE = 20
 FAKE_HOST_BASE = 40
 
 
-def call(host, port, method, path, body=None):
-    """One request on a fresh connection: (status, JSON or raw bytes)."""
-    if isinstance(body, (dict, list)):
-        body = json.dumps(body)
-    st, _, data = cluster.http_request(host, port, method, path, body,
-                                       timeout=15.0)
-    try:
-        return st, json.loads(data)
-    except ValueError:
-        return st, data
-
-
-class Controller:
-    """One `varde controller` process for site SITE (started and
-    restarted any number of times), with its data dir and log in the
-    cluster's temporary directory."""
+class Controller(Proc):
+    """One `varde controller` process for site SITE, its data dir and log
+    named ctlN."""
 
     def __init__(self, tmp, n, site, host, port, raft_addrs, extra=()):
+        super().__init__(tmp, "ctl%d" % n, host, port,
+                         label="controller " + site)
         self.site = site
-        self.host, self.port = host, port
         self.raft_addrs = list(raft_addrs)
         self.extra = list(extra)
-        self.data_dir = os.path.join(tmp, "ctl%d" % n)
-        self.log_path = os.path.join(tmp, "ctl%d.log" % n)
-        self.proc = None
-        self.expect_exit = False
-        self.exits = []
-        self.client = JsonClient(host, port)
-
-    @property
-    def addr(self):
-        return "%s:%d" % (self.host, self.port)
 
     def args(self):
         return [cluster.VARDE, "controller", "--site", self.site,
@@ -78,60 +56,6 @@ class Controller:
                 ",".join(self.raft_addrs), "--listen", self.addr,
                 "--data-dir", self.data_dir, "--cpu", "4",
                 "--memory-mb", "8192"] + self.extra
-
-    def start(self):
-        self._reap()
-        with open(self.log_path, "ab") as log:
-            log.write(("=== start: %s\n" % " ".join(self.args())).encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                self.args(), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=cluster._die_with_parent)
-        self.expect_exit = False
-        self.client.close()
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self):
-        if self.alive():
-            self.expect_exit = True
-            self.proc.kill()
-        if self.proc is not None:
-            self.proc.wait(timeout=5)
-        self.client.close()
-
-    def terminate(self, timeout=5.0):
-        """SIGTERM; the exit status."""
-        self.expect_exit = True
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
-
-    def status(self):
-        """GET /v1/status as a dict, or None."""
-        return self.client.get() if self.alive() else None
-
-    def metric(self, name):
-        st, data = call(self.host, self.port, "GET", "/metrics")
-        assert st == 200, st
-        for line in data.decode().splitlines():
-            if line.startswith(name + " "):
-                return int(line.split()[1])
-        raise AssertionError("no metric %s" % name)
-
-    def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
-
-    def _reap(self):
-        if self.proc is not None and self.proc.poll() is not None:
-            self.exits.append((self.proc.pid, self.proc.returncode,
-                               self.expect_exit))
-            self.proc = None
 
 
 class Fleet:
@@ -184,28 +108,9 @@ class Fleet:
         return "\n".join(lines)
 
     def teardown(self, failed=False):
-        problems = []
-        for ctl in self.ctls:
-            if ctl.alive():
-                ctl.kill()
-            ctl._reap()
-            for pid, rc, expected in ctl.exits:
-                if not expected:
-                    problems.append("controller %s (pid %d) exited by "
-                                    "itself with status %s"
-                                    % (ctl.site, pid, rc))
-            text = ctl.log_text()
-            if cluster.SANITIZER_MARK in text or "runtime error:" in text:
-                problems.append("controller %s log shows a sanitizer "
-                                "report" % ctl.site)
+        problems = stop_procs(self.ctls)
         if failed or problems:
-            for ctl in self.ctls:
-                tail = ctl.log_text().splitlines()[-40:]
-                print("--- controller %s log (%s), last %d lines"
-                      % (ctl.site, ctl.log_path, len(tail)),
-                      file=sys.stderr)
-                for line in tail:
-                    print("    " + line, file=sys.stderr)
+            print_log_tails(self.ctls)
         self.c.teardown(failed=failed or bool(problems))
         if problems:
             raise AssertionError("teardown: " + "; ".join(problems))

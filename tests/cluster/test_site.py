@@ -26,10 +26,8 @@ Run by tests/cluster/run.py, or on its own:
     /usr/bin/python3 tests/cluster/test_site.py [NAME...]
 """
 
-import json
 import os
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -37,100 +35,14 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster  # noqa: E402
-from cluster import Cluster, JsonClient, note  # noqa: E402
+from cluster import Cluster, note  # noqa: E402
+from daemons import (Proc, call, kill_marked, marked_processes,  # noqa: E402
+                     poll_call, print_log_tails, stop_procs)
 
 CTL_HOST = 25  # the controller at 127.X.Y.25
 AGENT_HOST_BASE = 60  # agent N at 127.X.Y.(60 + N)
 AGENT_TTL_MS = 2000
 SITE = "oslo-1"
-
-
-def call(host, port, method, path, body=None, token=None, timeout=10.0):
-    """One request on a fresh connection: (status, JSON or raw bytes)."""
-    if isinstance(body, (dict, list)):
-        body = json.dumps(body)
-    headers = {"Authorization": "Bearer " + token} if token else None
-    st, _, data = cluster.http_request(host, port, method, path, body,
-                                       headers, timeout=timeout)
-    try:
-        return st, json.loads(data)
-    except ValueError:
-        return st, data
-
-
-def poll_call(*args, **kw):
-    """call() for a predicate polled until it holds: a node or daemon not
-    listening yet is (None, None), not an error."""
-    try:
-        return call(*args, **kw)
-    except OSError:
-        return None, None
-
-
-class Proc:
-    """A daemon of this test (started and restarted any number of times),
-    its log in the cluster's temporary directory."""
-
-    def __init__(self, tmp, name, host, port):
-        self.name = name
-        self.host, self.port = host, port
-        self.data_dir = os.path.join(tmp, name)
-        self.log_path = os.path.join(tmp, name + ".log")
-        self.proc = None
-        self.expect_exit = False
-        self.exits = []
-        self.client = JsonClient(host, port)
-
-    @property
-    def addr(self):
-        return "%s:%d" % (self.host, self.port)
-
-    def args(self):
-        raise NotImplementedError
-
-    def start(self):
-        self._reap()
-        with open(self.log_path, "ab") as log:
-            log.write(("=== start: %s\n" % " ".join(self.args())).encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                self.args(), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=cluster._die_with_parent)
-        self.expect_exit = False
-        self.client.close()
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self):
-        if self.alive():
-            self.expect_exit = True
-            self.proc.kill()
-        if self.proc is not None:
-            self.proc.wait(timeout=5)
-        self.client.close()
-
-    def terminate(self, timeout=5.0):
-        self.expect_exit = True
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
-
-    def status(self):
-        return self.client.get() if self.alive() else None
-
-    def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
-
-    def _reap(self):
-        if self.proc is not None and self.proc.poll() is not None:
-            self.exits.append((self.proc.pid, self.proc.returncode,
-                               self.expect_exit))
-            self.proc = None
 
 
 class Controller(Proc):
@@ -260,48 +172,13 @@ class Site:
 
     def processes(self):
         """{pid: task id} of the live task processes of this test."""
-        found = {}
-        want = ("VARDE_TEST_MARK=" + self.mark).encode()
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open("/proc/%s/environ" % d, "rb") as f:
-                    env = f.read().split(b"\0")
-                with open("/proc/%s/stat" % d, "rb") as f:
-                    zombie = f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-            except OSError:
-                continue
-            if want in env and not zombie:
-                task = [e[len(b"VARDE_TASK="):].decode() for e in env
-                        if e.startswith(b"VARDE_TASK=")]
-                found[int(d)] = task[0] if task else "?"
-        return found
+        return marked_processes(self.mark)
 
     def kill_tasks(self):
-        for pid in self.processes():
-            try:
-                os.killpg(os.getpgid(pid), signal.SIGKILL)
-            except OSError:
-                pass
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        kill_marked(self.mark)
 
     def teardown(self, failed=False):
-        problems = []
-        for p in self.procs:
-            if p.alive():
-                p.kill()
-            p._reap()
-            for pid, rc, expected in p.exits:
-                if not expected:
-                    problems.append("%s (pid %d) exited by itself with "
-                                    "status %s" % (p.name, pid, rc))
-            text = p.log_text()
-            if cluster.SANITIZER_MARK in text or "runtime error:" in text:
-                problems.append("%s log shows a sanitizer report" % p.name)
+        problems = stop_procs(self.procs)
         deadline = time.monotonic() + 5
         while self.processes() and time.monotonic() < deadline:
             self.kill_tasks()
@@ -309,12 +186,7 @@ class Site:
         if self.processes():
             problems.append("task processes left: %s" % self.processes())
         if failed or problems:
-            for p in self.procs:
-                tail = p.log_text().splitlines()[-40:]
-                print("--- %s log (%s), last %d lines" % (
-                    p.name, p.log_path, len(tail)), file=sys.stderr)
-                for line in tail:
-                    print("    " + line, file=sys.stderr)
+            print_log_tails(self.procs)
         self.c.teardown(failed=failed or bool(problems))
         if problems:
             raise AssertionError("teardown: " + "; ".join(problems))
