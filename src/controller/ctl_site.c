@@ -236,6 +236,14 @@ json_t *ctl_view_report(const char *id, const struct ctl_view *v)
     if (r == NULL || stopped) {
         return r;
     }
+    if (strcmp(v->state, "placed") == 0) {
+        /* On no agent now: clear what the cluster knew of the last one. */
+        if (json_object_set_new(r, "agent", json_null()) < 0 ||
+            json_object_set_new(r, "pid", json_null()) < 0) {
+            json_decref(r);
+            return NULL;
+        }
+    }
     if (!report_set(r, "agent", v->agent ? json_string(v->agent) : NULL) ||
         !report_set(r, "pid",
                     v->pid >= 0 && v->pid <= CTL_REPORT_PID_MAX

@@ -454,9 +454,10 @@ TEST(a_task_no_agent_takes_is_placed_and_reported_with_its_note)
     EXPECT_TRUE(strstr(view("web.0").message,
                        "no agent has room for 0.100 cores") != NULL);
     EXPECT_STR(report("web.0"),
-               "{\"id\":\"web.0\",\"message\":\"no agent has room for "
-               "0.100 cores and 64 MiB (the most free: a, with 0.050 cores "
-               "and 8192 MiB)\",\"state\":\"placed\"}");
+               "{\"agent\":null,\"id\":\"web.0\",\"message\":\"no agent "
+               "has room for 0.100 cores and 64 MiB (the most free: a, with "
+               "0.050 cores and 8192 MiB)\",\"pid\":null,\"state\":"
+               "\"placed\"}");
     EXPECT_EQ(report_all().reported, 1);
     EXPECT_EQ(report_all().reported, 0); /* once, not on every pass */
 }
