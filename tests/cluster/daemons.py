@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import cluster
 from cluster import JsonClient
@@ -175,14 +176,42 @@ def marked_processes(mark):
     return found
 
 
-def kill_marked(mark):
-    """SIGKILL every process marked MARK and its process group, once."""
-    for pid in marked_processes(mark):
+def kill_marked(mark, timeout=5.0):
+    """SIGKILL every process marked MARK, and its process group, until
+    none is left or TIMEOUT seconds passed; what is left, {pid: task id}."""
+    deadline = time.monotonic() + timeout
+    while marked_processes(mark) and time.monotonic() < deadline:
+        for pid in marked_processes(mark):
+            try:
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.05)
+    return marked_processes(mark)
+
+
+class Group:
+    """The daemons of one test, torn down together when its `with` block
+    ends: a subclass's teardown(failed) stops them and raises
+    AssertionError for what it finds; a test that failed (not skipped)
+    keeps its own error, the teardown's findings only printed."""
+
+    def teardown(self, failed=False):
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        failed = exc_type is not None and not issubclass(exc_type,
+                                                         cluster.Skip)
         try:
-            os.killpg(os.getpgid(pid), signal.SIGKILL)
-        except OSError:
-            pass
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+            self.teardown(failed=failed)
+        except AssertionError:
+            if not failed:
+                raise
+        return False

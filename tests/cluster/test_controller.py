@@ -31,7 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster  # noqa: E402
 from cluster import Cluster, note, wait_until  # noqa: E402
-from daemons import Proc, call, print_log_tails, stop_procs  # noqa: E402
+from daemons import (Group, Proc, call, print_log_tails,  # noqa: E402
+                     stop_procs)
 
 # Controllers live at 127.X.Y.(30 + N) in the cluster's /24, scripted
 # leaders at 127.X.Y.(50 + N).
@@ -58,7 +59,7 @@ class Controller(Proc):
                 "--memory-mb", "8192"] + self.extra
 
 
-class Fleet:
+class Fleet(Group):
     """A raft cluster of N nodes and controllers for SITES, torn down
     together: controllers are killed first, their logs printed when the
     test fails, and one that exited by itself fails the test."""
@@ -114,19 +115,6 @@ class Fleet:
         self.c.teardown(failed=failed or bool(problems))
         if problems:
             raise AssertionError("teardown: " + "; ".join(problems))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        failed = exc_type is not None and not issubclass(exc_type,
-                                                         cluster.Skip)
-        try:
-            self.teardown(failed=failed)
-        except AssertionError:
-            if not failed:
-                raise
-        return False
 
 
 def job(jid, count):

@@ -36,8 +36,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster  # noqa: E402
 from cluster import Cluster, note  # noqa: E402
-from daemons import (Proc, call, kill_marked, marked_processes,  # noqa: E402
-                     poll_call, print_log_tails, stop_procs)
+from daemons import (Group, Proc, call, kill_marked,  # noqa: E402
+                     marked_processes, poll_call, print_log_tails,
+                     stop_procs)
 
 CTL_HOST = 25  # the controller at 127.X.Y.25
 AGENT_HOST_BASE = 60  # agent N at 127.X.Y.(60 + N)
@@ -83,7 +84,7 @@ class Agent(Proc):
                 if t["state"] == "running"}
 
 
-class Site:
+class Site(Group):
     """3 raft nodes, a controller and N agents, torn down together: every
     daemon killed, every task process marked MARK killed with its group,
     logs printed when the test failed, and a daemon that exited by itself
@@ -174,35 +175,16 @@ class Site:
         """{pid: task id} of the live task processes of this test."""
         return marked_processes(self.mark)
 
-    def kill_tasks(self):
-        kill_marked(self.mark)
-
     def teardown(self, failed=False):
         problems = stop_procs(self.procs)
-        deadline = time.monotonic() + 5
-        while self.processes() and time.monotonic() < deadline:
-            self.kill_tasks()
-            time.sleep(0.05)
-        if self.processes():
-            problems.append("task processes left: %s" % self.processes())
+        left = kill_marked(self.mark)
+        if left:
+            problems.append("task processes left: %s" % left)
         if failed or problems:
             print_log_tails(self.procs)
         self.c.teardown(failed=failed or bool(problems))
         if problems:
             raise AssertionError("teardown: " + "; ".join(problems))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        failed = exc_type is not None and not issubclass(exc_type,
-                                                         cluster.Skip)
-        try:
-            self.teardown(failed=failed)
-        except AssertionError:
-            if not failed:
-                raise
-        return False
 
 
 def by_agent(tasks):

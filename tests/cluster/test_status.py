@@ -26,7 +26,6 @@ import os
 import pty
 import re
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -39,7 +38,8 @@ import cluster  # noqa: E402
 from cluster import VARDE, Cluster, note  # noqa: E402
 from test_job_cli import (STATUS_JOB_COLUMNS, SITE_COLUMNS,  # noqa: E402
                           answer, need_fleet_api, ok, register, table, varde)
-from test_site import Agent, Proc  # noqa: E402
+from daemons import Proc, kill_marked  # noqa: E402
+from test_site import Agent  # noqa: E402
 
 SITES = {"oslo-1": ["oslo-1-b", "oslo-1-a"],  # out of order on purpose
          "bergen-2": ["bergen-2-a", "bergen-2-b"]}
@@ -442,35 +442,6 @@ class SiteController(Proc):
                 "200ms"]
 
 
-def task_pids(mark):
-    """The live processes whose environment holds MARK."""
-    want = ("VARDE_TEST_MARK=" + mark).encode()
-    pids = []
-    for d in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/environ" % d, "rb") as f:
-                env = f.read().split(b"\0")
-            with open("/proc/%s/stat" % d, "rb") as f:
-                zombie = f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-        except (OSError, IndexError):
-            continue
-        if want in env and not zombie:
-            pids.append(int(d))
-    return pids
-
-
-def kill_tasks(mark, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while task_pids(mark) and time.monotonic() < deadline:
-        for pid in task_pids(mark):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        time.sleep(0.05)
-    return task_pids(mark)
-
-
 def fleet_json(node):
     rc, out, err = varde("status", "--json", "--addr", node.addr)
     return json.loads(out) if rc == 0 and out else None
@@ -558,7 +529,7 @@ def test_status_with_real_controllers_and_agents():
             pass  # the tasks are killed below all the same
         for p in procs:
             p.kill()
-        left = kill_tasks(mark)
+        left = kill_marked(mark)
         if failed:
             for p in procs:
                 tail = p.log_text().splitlines()[-30:]
