@@ -7,7 +7,6 @@
 #include "util/backoff.h"
 #include "util/log.h"
 
-#include <stdio.h>
 
 /* Fill in the capacity flags left out with the machine's own. */
 static int agent_capacity(struct agent_opts *o, char *err, size_t errlen)
@@ -32,19 +31,13 @@ int agent_main(int argc, char **argv)
     char err[1024];
     int rc;
 
-    switch (agent_flags_parse(argc, argv, &opts, err, sizeof(err))) {
-    case FLAGS_HELP:
-        fputs(agent_flags_usage(), stdout);
-        return 0;
-    case FLAGS_ERROR:
-        fprintf(stderr, "varde agent: %s\n", err);
-        return 2;
-    case FLAGS_OK:
-        break;
+    rc = flags_exit(agent_flags_parse(argc, argv, &opts, err, sizeof(err)),
+                    "agent", agent_flags_usage(), err);
+    if (rc >= 0) {
+        return rc;
     }
     if (agent_capacity(&opts, err, sizeof(err)) < 0) {
-        fprintf(stderr, "varde agent: %s\n", err);
-        return 2;
+        return flags_exit(FLAGS_ERROR, "agent", NULL, err);
     }
     log_set_level(opts.log_level);
     log_hook_libevent();

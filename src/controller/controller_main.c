@@ -6,7 +6,6 @@
 #include "util/backoff.h"
 #include "util/log.h"
 
-#include <stdio.h>
 
 int controller_main(int argc, char **argv)
 {
@@ -15,15 +14,10 @@ int controller_main(int argc, char **argv)
     char err[512];
     int rc;
 
-    switch (ctl_flags_parse(argc, argv, &opts, err, sizeof(err))) {
-    case FLAGS_HELP:
-        fputs(ctl_flags_usage(), stdout);
-        return 0;
-    case FLAGS_ERROR:
-        fprintf(stderr, "varde controller: %s\n", err);
-        return 2;
-    case FLAGS_OK:
-        break;
+    rc = flags_exit(ctl_flags_parse(argc, argv, &opts, err, sizeof(err)),
+                    "controller", ctl_flags_usage(), err);
+    if (rc >= 0) {
+        return rc;
     }
     log_set_level(opts.log_level);
     log_hook_libevent();

@@ -5,7 +5,6 @@
 #include "util/log.h"
 
 #include <malloc.h>
-#include <stdio.h>
 
 _Static_assert(PEERS_MIN == RAFT_MIN_NODES && PEERS_MAX == RAFT_MAX_NODES,
                "--peers bounds must match the core's");
@@ -17,15 +16,10 @@ int node_main(int argc, char **argv)
     char err[512];
     int rc;
 
-    switch (node_flags_parse(argc, argv, &opts, err, sizeof(err))) {
-    case FLAGS_HELP:
-        fputs(node_flags_usage(), stdout);
-        return 0;
-    case FLAGS_ERROR:
-        fprintf(stderr, "varde raft: %s\n", err);
-        return 2;
-    case FLAGS_OK:
-        break;
+    rc = flags_exit(node_flags_parse(argc, argv, &opts, err, sizeof(err)),
+                    "raft", node_flags_usage(), err);
+    if (rc >= 0) {
+        return rc;
     }
     /* Big buffers (snapshots, request bodies) come from mmap and go back
      * to the system when freed; glibc would otherwise raise the threshold

@@ -137,6 +137,22 @@ enum flags_result flags_parse(const struct flags_table *t, int argc,
     return FLAGS_OK;
 }
 
+int flags_exit(enum flags_result r, const char *command, const char *usage,
+               const char *err)
+{
+    switch (r) {
+    case FLAGS_HELP:
+        fputs(usage, stdout);
+        return 0;
+    case FLAGS_ERROR:
+        fprintf(stderr, "varde %s: %s\n", command, err);
+        return 2;
+    case FLAGS_OK:
+        break;
+    }
+    return -1;
+}
+
 /* ------------------------------------------------------------------------
  * Values.
  */

@@ -1,7 +1,8 @@
 /* flags.h - a daemon's command line: "--flag VALUE" and "--flag=VALUE"
  * scanned against a table of handlers, and the values daemons share.
  *
- * Pure: nothing here reads more than its arguments. Each daemon keeps its
+ * Pure: nothing here reads more than its arguments, and only flags_exit()
+ * writes (to stdout or stderr). Each daemon keeps its
  * table, its defaults and its --help text (agent_flags.c, ctl_flags.c,
  * node_flags.c); this module finds each flag, takes its value, names what
  * is missing, unknown or given twice, and checks the values they have in
@@ -57,6 +58,12 @@ enum flags_result {
 enum flags_result flags_parse(const struct flags_table *t, int argc,
                               char **argv, void *opts, bool *given, char *err,
                               size_t errlen);
+
+/* What a daemon's main does with R, the result of its parse: FLAGS_HELP
+ * prints USAGE on stdout and returns 0; FLAGS_ERROR prints "varde COMMAND:
+ * ERR" on stderr and returns 2; FLAGS_OK returns -1: carry on. */
+int flags_exit(enum flags_result r, const char *command, const char *usage,
+               const char *err);
 
 /* True when S is a valid site or agent name: 1..FLAGS_NAME_MAX of a-z,
  * 0-9, '-', '_', '.', starting with a letter or digit. */

@@ -150,6 +150,15 @@ TEST(scan_passes_on_a_handler_refusal)
     EXPECT_STR(err, "--opt: expected a path");
 }
 
+TEST(exit_codes_for_a_main)
+{
+    EXPECT_EQ(flags_exit(FLAGS_OK, "toy", "usage\n", ""), -1);
+    EXPECT_EQ(flags_exit(FLAGS_HELP, "toy", "", ""), 0);
+    EXPECT_EQ(flags_exit(FLAGS_ERROR, "toy", "",
+                         "(a refusal printed on purpose by test_flags)"),
+              2);
+}
+
 TEST(names_follow_the_rules_of_a_site_name)
 {
     static const char max[] = /* 64 bytes */
@@ -375,6 +384,7 @@ int main(void)
     RUN(scan_bounds_what_it_quotes);
     RUN(scan_refuses_a_repeat_or_takes_the_last_as_the_table_says);
     RUN(scan_passes_on_a_handler_refusal);
+    RUN(exit_codes_for_a_main);
     RUN(names_follow_the_rules_of_a_site_name);
     RUN(addresses_paths_and_log_levels);
     RUN(cpu_is_cores_to_the_thousandth);
