@@ -6,11 +6,15 @@ environment.
 
     st, body = call(host, port, "GET", "/v1/status", token=token)
     ctl = MyController(tmp, "ctl", host, port)   # a Proc with its args()
-    problems = stop_procs([ctl, *agents])        # then print_log_tails()
+    finish_teardown(c, procs, stop_procs(procs), failed)
+
+test_site.py, test_controller.py, test_status.py and fleet.py (the
+end-to-end tests' fleet) build their daemons and teardowns from it.
 
 Python 3 standard library only.
 """
 
+import http.client
 import json
 import os
 import signal
@@ -41,7 +45,7 @@ def poll_call(*args, **kw):
     listening yet is (None, None), not an error."""
     try:
         return call(*args, **kw)
-    except OSError:
+    except (OSError, http.client.HTTPException):
         return None, None
 
 
@@ -59,17 +63,23 @@ class Proc:
         self.log_path = os.path.join(tmp, name + ".log")
         self.proc = None
         self.expect_exit = False
-        self.exits = []
+        self.exits = []  # (pid, returncode, expected) of past processes
         self.client = JsonClient(host, port)
 
     @property
     def addr(self):
         return "%s:%d" % (self.host, self.port)
 
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
     def args(self):
         raise NotImplementedError
 
     def start(self):
+        if self.alive():
+            raise RuntimeError("%s is already running" % self.name)
         self._reap()
         with open(self.log_path, "ab") as log:
             log.write(("=== start: %s\n" % " ".join(self.args())).encode())
@@ -85,6 +95,7 @@ class Proc:
         return self.proc is not None and self.proc.poll() is None
 
     def kill(self):
+        """kill -9 and reap."""
         if self.alive():
             self.expect_exit = True
             self.proc.kill()
@@ -152,6 +163,20 @@ def print_log_tails(procs, lines=40):
               file=sys.stderr)
         for line in tail:
             print("    " + line, file=sys.stderr)
+
+
+def finish_teardown(c, procs, problems, failed):
+    """The end of a teardown, once PROCS are stopped: PROBLEMS (lines)
+    printed, the daemons' log tails when the test FAILED or there are
+    problems, the raft cluster C torn down; AssertionError when there are
+    problems."""
+    for line in problems:
+        print("teardown: " + line, file=sys.stderr)
+    if failed or problems:
+        print_log_tails(procs)
+    c.teardown(failed=failed or bool(problems))
+    if problems:
+        raise AssertionError("teardown: " + "; ".join(problems))
 
 
 def marked_processes(mark):

@@ -21,132 +21,23 @@ daemon, then every marked task with its process group, and fails if one
 is left, if a daemon exited without being asked to, or if a log holds a
 sanitizer report.
 
-Copied from test_site.py's helpers (Proc, Controller, Agent) and made to
-hold several sites. Python 3 standard library only.
+Its daemons are daemons.py's Proc, like test_site.py's, made to hold
+several sites. Python 3 standard library only.
 """
 
-import http.client
-import json
 import os
-import signal
-import subprocess
 import sys
-import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster  # noqa: E402
-from cluster import Cluster, JsonClient  # noqa: E402
+from cluster import Cluster  # noqa: E402
+from daemons import (Group, Proc, finish_teardown, kill_marked,  # noqa: E402
+                     marked_processes, poll_call, stop_procs)
 
 CTL_HOST_BASE = 21  # the I-th controller at 127.X.Y.(31 + I)
 AGENT_HOST_BASE = 41  # agent J of site I at 127.X.Y.(51 + 10 I + J)
-
-
-def call(host, port, method, path, body=None, timeout=10.0):
-    """One request on a fresh connection: (status, JSON or raw bytes).
-    Raises OSError (and http.client errors) when nobody answers."""
-    if isinstance(body, (dict, list)):
-        body = json.dumps(body)
-    st, _, data = cluster.http_request(host, port, method, path, body,
-                                       timeout=timeout)
-    try:
-        return st, json.loads(data)
-    except ValueError:
-        return st, data
-
-
-def poll_call(*args, **kw):
-    """call() for a predicate polled until it holds: a daemon that does
-    not answer (not started yet, killed, paused, cut off) is (None,
-    None), not an error."""
-    try:
-        return call(*args, **kw)
-    except (OSError, http.client.HTTPException):
-        return None, None
-
-
-class Proc:
-    """A daemon of the fleet (started and restarted any number of times),
-    its data dir and its log in the cluster's temporary directory."""
-
-    def __init__(self, tmp, name, host, port):
-        self.name = name
-        self.host, self.port = host, port
-        self.data_dir = os.path.join(tmp, name)
-        self.log_path = os.path.join(tmp, name + ".log")
-        self.proc = None
-        self.paused = False
-        self.expect_exit = False
-        self.exits = []  # (pid, returncode, expected) of past processes
-        self.client = JsonClient(host, port)
-
-    @property
-    def addr(self):
-        return "%s:%d" % (self.host, self.port)
-
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
-
-    def args(self):
-        raise NotImplementedError
-
-    def start(self):
-        if self.alive():
-            raise RuntimeError("%s is already running" % self.name)
-        self._reap()
-        with open(self.log_path, "ab") as log:
-            log.write(("=== start: %s\n" % " ".join(self.args())).encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                self.args(), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=cluster._die_with_parent)
-        self.paused = False
-        self.expect_exit = False
-        self.client.close()
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self):
-        """kill -9 and reap."""
-        if self.alive():
-            self.expect_exit = True
-            self.proc.kill()
-        if self.proc is not None:
-            self.proc.wait(timeout=5)
-        self.paused = False
-        self.client.close()
-
-    def terminate(self, timeout=5.0):
-        """SIGTERM; the exit status."""
-        self.expect_exit = True
-        if self.paused:
-            self.proc.send_signal(signal.SIGCONT)
-            self.paused = False
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
-
-    def status(self):
-        """GET /v1/status as a dict, or None."""
-        if not self.alive() or self.paused:
-            return None
-        return self.client.get()
-
-    def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
-
-    def _reap(self):
-        if self.proc is not None and self.proc.poll() is not None:
-            self.exits.append((self.proc.pid, self.proc.returncode,
-                               self.expect_exit))
-            self.proc = None
 
 
 class Controller(Proc):
@@ -208,7 +99,7 @@ class Site:
         return next(a for a in self.agents if a.name == name)
 
 
-class Fleet:
+class Fleet(Group):
     """Three raft nodes (--site-ttl SITE_TTL_MS), and one Site per name in
     SITES with AGENTS agents each (named SITE-a1, SITE-a2, ...), all
     started. Torn down as one: see the module's doc."""
@@ -359,80 +250,16 @@ class Fleet:
 
     def processes(self):
         """{pid: task id} of this fleet's live task processes."""
-        found = {}
-        want = ("VARDE_TEST_MARK=" + self.mark).encode()
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open("/proc/%s/environ" % d, "rb") as f:
-                    env = f.read().split(b"\0")
-                if want not in env:
-                    continue
-                with open("/proc/%s/stat" % d, "rb") as f:
-                    zombie = f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-            except (OSError, IndexError):
-                continue
-            if not zombie:
-                task = [e[len(b"VARDE_TASK="):].decode() for e in env
-                        if e.startswith(b"VARDE_TASK=")]
-                found[int(d)] = task[0] if task else "?"
-        return found
+        return marked_processes(self.mark)
 
     def kill_tasks(self):
-        for pid in self.processes():
-            try:
-                os.killpg(os.getpgid(pid), signal.SIGKILL)
-            except OSError:
-                pass
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        kill_marked(self.mark)
 
     # -- the end --------------------------------------------------------------
 
     def teardown(self, failed=False):
-        problems = []
-        for p in self.procs:
-            if p.alive():
-                p.kill()
-            p._reap()
-            for pid, rc, expected in p.exits:
-                if not expected:
-                    problems.append("%s (pid %d) exited by itself with "
-                                    "status %s" % (p.name, pid, rc))
-            text = p.log_text()
-            if cluster.SANITIZER_MARK in text or "runtime error:" in text:
-                problems.append("%s log shows a sanitizer report" % p.name)
-        deadline = time.monotonic() + 5
-        while self.processes() and time.monotonic() < deadline:
-            self.kill_tasks()
-            time.sleep(0.05)
-        if self.processes():
-            problems.append("task processes left: %s" % self.processes())
-        for line in problems:
-            print("teardown: " + line, file=sys.stderr)
-        if failed or problems:
-            for p in self.procs:
-                tail = p.log_text().splitlines()[-40:]
-                print("--- %s log (%s), last %d lines" % (
-                    p.name, p.log_path, len(tail)), file=sys.stderr)
-                for line in tail:
-                    print("    " + line, file=sys.stderr)
-        self.c.teardown(failed=failed or bool(problems))
-        if problems:
-            raise AssertionError("teardown: " + "; ".join(problems))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        failed = exc_type is not None and not issubclass(exc_type,
-                                                         cluster.Skip)
-        try:
-            self.teardown(failed=failed)
-        except AssertionError:
-            if not failed:
-                raise
-        return False
+        problems = stop_procs(self.procs)
+        left = kill_marked(self.mark)
+        if left:
+            problems.append("task processes left: %s" % left)
+        finish_teardown(self.c, self.procs, problems, failed)

@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster  # noqa: E402
 from cluster import Cluster, note, wait_until  # noqa: E402
-from daemons import (Group, Proc, call, print_log_tails,  # noqa: E402
+from daemons import (Group, Proc, call, finish_teardown,  # noqa: E402
                      stop_procs)
 
 # Controllers live at 127.X.Y.(30 + N) in the cluster's /24, scripted
@@ -109,12 +109,7 @@ class Fleet(Group):
         return "\n".join(lines)
 
     def teardown(self, failed=False):
-        problems = stop_procs(self.ctls)
-        if failed or problems:
-            print_log_tails(self.ctls)
-        self.c.teardown(failed=failed or bool(problems))
-        if problems:
-            raise AssertionError("teardown: " + "; ".join(problems))
+        finish_teardown(self.c, self.ctls, stop_procs(self.ctls), failed)
 
 
 def job(jid, count):

@@ -36,9 +36,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster  # noqa: E402
 from cluster import Cluster, note  # noqa: E402
-from daemons import (Group, Proc, call, kill_marked,  # noqa: E402
-                     marked_processes, poll_call, print_log_tails,
-                     stop_procs)
+from daemons import (Group, Proc, call, finish_teardown,  # noqa: E402
+                     kill_marked, marked_processes, poll_call, stop_procs)
 
 CTL_HOST = 25  # the controller at 127.X.Y.25
 AGENT_HOST_BASE = 60  # agent N at 127.X.Y.(60 + N)
@@ -180,11 +179,7 @@ class Site(Group):
         left = kill_marked(self.mark)
         if left:
             problems.append("task processes left: %s" % left)
-        if failed or problems:
-            print_log_tails(self.procs)
-        self.c.teardown(failed=failed or bool(problems))
-        if problems:
-            raise AssertionError("teardown: " + "; ".join(problems))
+        finish_teardown(self.c, self.procs, problems, failed)
 
 
 def by_agent(tasks):
