@@ -7,7 +7,6 @@
 #include "util/backoff.h"
 #include "util/log.h"
 
-
 /* Fill in the capacity flags left out with the machine's own. */
 static int agent_capacity(struct agent_opts *o, char *err, size_t errlen)
 {

@@ -6,7 +6,6 @@
 #include "util/backoff.h"
 #include "util/log.h"
 
-
 int controller_main(int argc, char **argv)
 {
     static struct ctl_opts opts;
