@@ -341,6 +341,19 @@ static void ups_connected(struct ctl_upstream *u, const json_t *doc,
                  "%llu ms -> the site may be declared silent while up",
                  u->opts->heartbeat_ms, (unsigned long long)ttl);
     }
+    /* A leader that stops answering (paused, cut off) must be given up
+     * well inside the TTL, or the new leader declares this site silent
+     * while it still waits on the old one: half the TTL, at most the
+     * usual call timeout. */
+    if (ttl > 0) {
+        uint64_t ms =
+            ttl / 2 < CTL_CALL_TIMEOUT_MS ? ttl / 2 : CTL_CALL_TIMEOUT_MS;
+
+        link_set_timeout(&u->links[UPS_LINK_CTL],
+                         (unsigned)(ms < CTL_CALL_MIN_TIMEOUT_MS
+                                        ? CTL_CALL_MIN_TIMEOUT_MS
+                                        : ms));
+    }
     u->cb.report_seq(u->cb.arg, report_seq);
     evtimer_add(u->hb_ev, &tv);
     ups_watch(u, 0);

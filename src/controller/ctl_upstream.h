@@ -48,7 +48,10 @@ struct ctl_upstream;
 
 #define CTL_WATCH_WAIT_S 30
 #define CTL_PROBE_TIMEOUT_MS 2000
-#define CTL_CALL_TIMEOUT_MS 5000    /* register, heartbeat */
+#define CTL_CALL_TIMEOUT_MS 5000 /* register, heartbeat */
+/* Once the cluster's TTL is known, calls wait at most half of it, and at
+ * least this. */
+#define CTL_CALL_MIN_TIMEOUT_MS 500
 #define CTL_REPORT_TIMEOUT_MS 10000 /* a batch waits for its commit */
 #define CTL_WATCH_MAX_BODY (64u << 20)
 #define CTL_MAX_HINT_HOPS 3

@@ -99,6 +99,17 @@ static void link_error_cb(enum evhttp_request_error error, void *arg)
     l->error = error;
 }
 
+void link_set_timeout(struct link *l, unsigned timeout_ms)
+{
+    struct timeval tv = {(time_t)(timeout_ms / 1000),
+                         (suseconds_t)(timeout_ms % 1000) * 1000};
+
+    l->timeout_ms = timeout_ms;
+    if (l->conn != NULL) {
+        evhttp_connection_set_timeout_tv(l->conn, &tv);
+    }
+}
+
 /* A connection to TO from our own host; NULL when out of memory. */
 static struct evhttp_connection *link_connect(struct link *l,
                                               const struct addr *to)

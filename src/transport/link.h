@@ -68,6 +68,9 @@ void link_init(struct link *l, struct event_base *base, const char *local_host,
 /* True while a request is in flight or its result waits. */
 bool link_busy(const struct link *l);
 
+/* From now on, give a request TIMEOUT_MS (the connection open now too). */
+void link_set_timeout(struct link *l, unsigned timeout_ms);
+
 /* Send METHOD PATH with LEN bytes of BODY (copied; a JSON body when LEN >
  * 0) to TO, tagged CALL (> 0) and TAG, on a connection to TO (the one L
  * has, or a new one when L had another address). When L is busy, its
