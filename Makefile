@@ -121,7 +121,7 @@ cluster-asan:
 	    SANFLAGS="$(SAN)" $(BUILD_ASAN_VARDE)
 	VARDE_BIN=$(BUILD_ASAN_VARDE) /usr/bin/python3 tests/cluster/run.py \
 	    -k test_durability.py -k test_kv.py -k test_bad_input.py \
-	    -k test_fleet.py
+	    -k test_fleet.py -k test_agent.py -k test_site.py
 
 demo: deps all
 	./varde demo
