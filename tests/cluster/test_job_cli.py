@@ -21,7 +21,6 @@ import http.server
 import json
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -29,7 +28,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster  # noqa: E402
-from cluster import VARDE, Cluster, note  # noqa: E402
+from cluster import Cluster, note  # noqa: E402
+import clitool  # noqa: E402
+from clitool import failed, ok, one_line, varde  # noqa: E402
 
 EXAMPLES = os.path.join(cluster.ROOT, "examples", "jobs")
 SENSOR = os.path.join(EXAMPLES, "sensor-average.json")
@@ -47,41 +48,8 @@ STATUS_JOB_COLUMNS = ["JOB", "TYPE", "DESIRED", "RUNNING", "PENDING", "DONE",
 SITE_TTL_MS = 60000
 
 
-def varde(*args, env=None, stdin=b"", timeout=30):
-    """Run varde ARGS; return (exit status, stdout text, stderr text).
-    VARDE_ADDR comes only from ENV."""
-    e = dict(os.environ)
-    e.pop("VARDE_ADDR", None)
-    e.pop("NO_COLOR", None)
-    e.update(env or {})
-    p = subprocess.run([VARDE] + list(args), input=stdin,
-                       capture_output=True, env=e, timeout=timeout)
-    return (p.returncode, p.stdout.decode(errors="replace"),
-            p.stderr.decode(errors="replace"))
-
-
 def job(*args, **kw):
     return varde("job", *args, **kw)
-
-
-def one_line(text):
-    lines = text.splitlines()
-    assert len(lines) == 1, "expected one line on stderr, got %r" % text
-    return lines[0]
-
-
-def ok(rc, out, err, what):
-    assert rc == 0, "%s: exit %d, stderr %r" % (what, rc, err)
-    assert err == "", "%s: unexpected stderr %r" % (what, err)
-    return out
-
-
-def failed(rc, out, err, what):
-    """Exit 1, nothing on stdout, one line on stderr; return that line."""
-    assert rc == 1, "%s: exit %d (expected 1), stdout %r, stderr %r" % (
-        what, rc, out, err)
-    assert out == "", "%s: unexpected stdout %r" % (what, out)
-    return one_line(err)
 
 
 def free_addr():
@@ -607,24 +575,5 @@ def test_against_a_node_without_the_fleet_api():
         srv.server_close()
 
 
-def main(argv):
-    """Run the tests named in ARGV (default: all, in file order) without
-    the runner's isolation; print one line each. Returns the exit status."""
-    tests = sorted((f.__code__.co_firstlineno, n) for n, f in globals().items()
-                   if n.startswith("test_") and callable(f))
-    failures = 0
-    for name in argv[1:] or [n for _, n in tests]:
-        t0 = time.monotonic()
-        try:
-            globals()[name]()
-            print("PASS  %s (%.1fs)" % (name, time.monotonic() - t0))
-        except cluster.Skip as e:
-            print("SKIP  %s: %s" % (name, e))
-        except Exception as e:  # noqa: BLE001 - report and go on
-            failures += 1
-            print("FAIL  %s: %s" % (name, e))
-    return 1 if failures else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(clitool.main(globals(), sys.argv))

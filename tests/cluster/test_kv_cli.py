@@ -21,6 +21,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster  # noqa: E402
 from cluster import VARDE, Cluster, note  # noqa: E402
+import clitool  # noqa: E402
+from clitool import failed  # noqa: E402
+
+
+def ok(rc, out, err, what):
+    return clitool.ok(rc, out, err, what, quiet=False)
 
 MAX_VALUE = 64 * 1024
 RETRY_S = 5.0  # how long varde kv retries a 503 with Retry-After
@@ -35,25 +41,6 @@ def kv(*args, env=None, stdin=b"", timeout=30):
     p = subprocess.run([VARDE, "kv"] + list(args), input=stdin,
                        capture_output=True, env=e, timeout=timeout)
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
-
-
-def one_line(text):
-    lines = text.splitlines()
-    assert len(lines) == 1, "expected one line on stderr, got %r" % text
-    return lines[0]
-
-
-def ok(rc, out, err, what):
-    assert rc == 0, "%s: exit %d, stderr %r" % (what, rc, err)
-    return out
-
-
-def failed(rc, out, err, what):
-    """Exit 1, nothing on stdout, one line on stderr; return that line."""
-    assert rc == 1, "%s: exit %d (expected 1), stdout %r, stderr %r" % (
-        what, rc, out, err)
-    assert out == b"", "%s: unexpected stdout %r" % (what, out)
-    return one_line(err)
 
 
 def put(addr, key, value, *extra):
@@ -364,24 +351,5 @@ def test_kv_put_succeeds_once_a_leader_appears():
         assert get(c[2].addr, "late") == b"value"
 
 
-def main(argv):
-    """Run the tests named in ARGV (default: all, in file order) without
-    the runner's isolation; print one line each. Returns the exit status."""
-    tests = sorted((f.__code__.co_firstlineno, n) for n, f in globals().items()
-                   if n.startswith("test_") and callable(f))
-    failures = 0
-    for name in argv[1:] or [n for _, n in tests]:
-        t0 = time.monotonic()
-        try:
-            globals()[name]()
-            print("PASS  %s (%.1fs)" % (name, time.monotonic() - t0))
-        except cluster.Skip as e:
-            print("SKIP  %s: %s" % (name, e))
-        except Exception as e:  # noqa: BLE001 - report and go on
-            failures += 1
-            print("FAIL  %s: %s" % (name, e))
-    return 1 if failures else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(clitool.main(globals(), sys.argv))

@@ -39,6 +39,7 @@ from cluster import VARDE, Cluster, note  # noqa: E402
 from test_job_cli import (STATUS_JOB_COLUMNS, SITE_COLUMNS,  # noqa: E402
                           answer, need_fleet_api, ok, register, table, varde)
 from daemons import Proc, kill_marked  # noqa: E402
+import clitool  # noqa: E402
 from test_site import Agent  # noqa: E402
 
 SITES = {"oslo-1": ["oslo-1-b", "oslo-1-a"],  # out of order on purpose
@@ -539,24 +540,5 @@ def test_status_with_real_controllers_and_agents():
         assert not left, "task processes left: %s" % left
 
 
-def main(argv):
-    """Run the tests named in ARGV (default: all, in file order) without
-    the runner's isolation; print one line each. Returns the exit status."""
-    tests = sorted((f.__code__.co_firstlineno, n) for n, f in globals().items()
-                   if n.startswith("test_") and callable(f))
-    failures = 0
-    for name in argv[1:] or [n for _, n in tests]:
-        t0 = time.monotonic()
-        try:
-            globals()[name]()
-            print("PASS  %s (%.1fs)" % (name, time.monotonic() - t0))
-        except cluster.Skip as e:
-            print("SKIP  %s: %s" % (name, e))
-        except Exception as e:  # noqa: BLE001 - report and go on
-            failures += 1
-            print("FAIL  %s: %s" % (name, e))
-    return 1 if failures else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(clitool.main(globals(), sys.argv))

@@ -30,6 +30,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cluster  # noqa: E402
 from cluster import VARDE, Cluster, note  # noqa: E402
+import clitool  # noqa: E402
+from clitool import failed, ok, one_line  # noqa: E402
 
 TASK_COLUMNS = ["TASK", "SITE", "AGENT", "STATE", "PID", "RESTARTS"]
 SITE_TTL_MS = 60000  # registered sites stay connected without heartbeats
@@ -43,39 +45,13 @@ SERVER_WAIT_S = 10.0
 
 
 def varde(*args, env=None, timeout=30):
-    """Run varde ARGS; return (exit status, stdout bytes, stderr text).
-    VARDE_ADDR comes only from ENV."""
-    e = dict(os.environ)
-    e.pop("VARDE_ADDR", None)
-    e.pop("NO_COLOR", None)
-    e.update(env or {})
-    p = subprocess.run([VARDE] + list(args), stdin=subprocess.DEVNULL,
-                       capture_output=True, env=e, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+    """Run varde ARGS; return (exit status, stdout bytes, stderr text)."""
+    return clitool.varde(*args, env=env, stdin=b"", timeout=timeout,
+                         text=False)
 
 
 def task(*args, **kw):
     return varde("task", *args, **kw)
-
-
-def one_line(text):
-    lines = text.splitlines()
-    assert len(lines) == 1, "expected one line on stderr, got %r" % text
-    return lines[0]
-
-
-def ok(rc, out, err, what):
-    assert rc == 0, "%s: exit %d, stderr %r" % (what, rc, err)
-    assert err == "", "%s: unexpected stderr %r" % (what, err)
-    return out
-
-
-def failed(rc, out, err, what):
-    """Exit 1, nothing on stdout, one line on stderr; return that line."""
-    assert rc == 1, "%s: exit %d (expected 1), stdout %r, stderr %r" % (
-        what, rc, out, err)
-    assert out == b"", "%s: unexpected stdout %r" % (what, out)
-    return one_line(err)
 
 
 def free_addr():
