@@ -489,25 +489,10 @@ static int job_sub_main(const struct job_sub *sub, int argc, char **argv)
 
 int job_main(int argc, char **argv)
 {
-    const char *name = argc >= 2 ? argv[1] : NULL;
+    int rc;
+    long i = cli_find_sub("job", job_usage, job_subs,
+                          sizeof job_subs / sizeof job_subs[0],
+                          sizeof job_subs[0], argc, argv, &rc);
 
-    if (name == NULL) {
-        fputs(job_usage, stderr);
-        return 2;
-    }
-    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 ||
-        strcmp(name, "help") == 0) {
-        fputs(job_usage, stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof job_subs / sizeof job_subs[0]; i++) {
-        if (strcmp(name, job_subs[i].name) == 0) {
-            return job_sub_main(&job_subs[i], argc - 1, argv + 1);
-        }
-    }
-    fprintf(stderr,
-            "varde job: unknown command '%s' (run, ls, status or stop; see "
-            "varde job --help)\n",
-            name);
-    return 2;
+    return i < 0 ? rc : job_sub_main(&job_subs[i], argc - 1, argv + 1);
 }

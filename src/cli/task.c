@@ -785,25 +785,10 @@ static int task_sub_main(const struct task_sub *sub, int argc, char **argv)
 
 int task_main(int argc, char **argv)
 {
-    const char *name = argc >= 2 ? argv[1] : NULL;
+    int rc;
+    long i = cli_find_sub("task", task_usage, task_subs,
+                          sizeof task_subs / sizeof task_subs[0],
+                          sizeof task_subs[0], argc, argv, &rc);
 
-    if (name == NULL) {
-        fputs(task_usage, stderr);
-        return 2;
-    }
-    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 ||
-        strcmp(name, "help") == 0) {
-        fputs(task_usage, stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof task_subs / sizeof task_subs[0]; i++) {
-        if (strcmp(name, task_subs[i].name) == 0) {
-            return task_sub_main(&task_subs[i], argc - 1, argv + 1);
-        }
-    }
-    fprintf(stderr,
-            "varde task: unknown command '%s' (logs or ls; see varde task "
-            "--help)\n",
-            name);
-    return 2;
+    return i < 0 ? rc : task_sub_main(&task_subs[i], argc - 1, argv + 1);
 }
